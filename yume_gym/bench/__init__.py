@@ -1,0 +1,1 @@
+"""Benchmarks behind `yume-gym bench`: each prints a table and writes it to docs/benchmarks/."""
