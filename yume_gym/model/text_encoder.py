@@ -1,0 +1,289 @@
+"""The small text encoder of the embedded model: a T5 encoder over UTF-8 bytes.
+
+Yume-1.5 encodes its captions with the umt5-xxl encoder. The embedded model uses the same
+recipe at toy size: a transformers ``T5EncoderModel`` (gated-GELU FFN like umt5) with
+transformers' ``ByT5Tokenizer``, which maps UTF-8 bytes to ids with no vocabulary file, so
+the tokenizer ships with the code and works fully offline.
+
+Captions follow the released training recipe (DESIGN.md, "Actions and captions"): the action
+text and the event text are encoded separately, each trimmed to its own tokens (end-of-
+sequence token included, no padding), the two are concatenated (action first) and
+zero-padded to ``text_len`` rows. Action texts repeat (81 of them), so their embeddings are
+cached.
+
+Truncation rules: each part is cut to its first ``max_length - 1`` tokens plus the end-of-
+sequence token; if action + event is longer than ``text_len``, the rows past
+``text_len`` are dropped, so the event is cut first. Both cases emit a warning.
+
+Byte tokens are long: an action caption with its speed sentence is 189-254 tokens, hence the
+defaults ``max_length`` 256 and ``text_len`` 512 (the released model's text length).
+
+Embeddings are computed under ``torch.no_grad`` (not inference mode, so that a trainable
+model may take them as input), with no dropout, one text per forward pass, so a text's
+embedding is the same whatever it was encoded with and whenever it was cached.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
+
+from yume_gym.model.weights_file import (
+    config_from_dict,
+    load_weights_strict,
+    read_weights,
+    save_weights,
+)
+
+TEXT_ENCODER_KIND = "yume_gym.text_encoder"
+_BYT5_VOCAB = 384  # 3 special ids + 256 bytes + 125 sentinel ids, as ByT5 uses
+
+
+@dataclass
+class TextEncoderConfig:
+    """Size of a :class:`TextEncoder`; ``d_model`` is the text dim the generator reads.
+
+    ``max_length`` caps the tokens of each caption part, ``text_len`` the padded length of a
+    whole caption (action + event). ``cache_size`` bounds the action-embedding cache.
+    """
+
+    d_model: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    d_ff: int = 256
+    max_length: int = 256
+    text_len: int = 512
+    cache_size: int = 1024
+
+    def __post_init__(self) -> None:
+        for name in (
+            "d_model",
+            "num_layers",
+            "num_heads",
+            "d_ff",
+            "max_length",
+            "text_len",
+            "cache_size",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.d_model % self.num_heads:
+            raise ValueError(
+                f"d_model {self.d_model} must be divisible by num_heads {self.num_heads}"
+            )
+
+    def t5_config(self) -> T5Config:
+        """The transformers config of the underlying T5 encoder."""
+        return T5Config(
+            vocab_size=_BYT5_VOCAB,
+            d_model=self.d_model,
+            d_kv=self.d_model // self.num_heads,
+            d_ff=self.d_ff,
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            feed_forward_proj="gated-gelu",
+            dropout_rate=0.0,
+            layer_norm_epsilon=1e-6,
+            pad_token_id=0,
+            eos_token_id=1,
+        )
+
+
+class CacheInfo(NamedTuple):
+    """Action-cache statistics, like ``functools.lru_cache``'s."""
+
+    hits: int
+    misses: int
+    size: int
+
+
+class TextEncoder(nn.Module):
+    """Caption encoder: ``encode_batch([(action, event), ...]) -> (B, text_len, d_model)``."""
+
+    def __init__(self, config: TextEncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.tokenizer = ByT5Tokenizer()
+        self.t5 = T5EncoderModel(config.t5_config())
+        self.t5.eval()
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._hits = 0
+        self._misses = 0
+        # Weights loaded after caching would make the cache stale.
+        self.register_load_state_dict_post_hook(lambda module, keys: module.clear_cache())
+
+    @property
+    def d_model(self) -> int:
+        return self.config.d_model
+
+    @property
+    def text_len(self) -> int:
+        return self.config.text_len
+
+    def _apply(
+        self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True
+    ) -> TextEncoder:
+        # .to()/.half()/.cuda() move the weights: drop embeddings cached on the old device/dtype.
+        self.clear_cache()
+        return super()._apply(fn, recurse)
+
+    def token_count(self, text: str) -> int:
+        """Tokens of ``text`` after truncation to ``max_length`` (end-of-sequence included)."""
+        _check_text(text, "text")
+        return min(len(self.tokenizer(text)["input_ids"]), self.config.max_length)
+
+    @torch.no_grad()
+    def encode_parts(self, texts: list[str]) -> list[torch.Tensor]:
+        """A list of (L_i, d_model) embeddings, one per text, each with exactly its L_i tokens.
+
+        Each text runs through the encoder on its own (a batch of one, no padding), so its
+        embedding never depends on the other texts of the call; for this small model that is
+        also faster on CPU than padding a batch.
+        """
+        if not isinstance(texts, (list, tuple)):
+            raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
+        for i, text in enumerate(texts):
+            _check_text(text, f"texts[{i}]")
+        return [
+            self.t5(input_ids=self._tokenize(text)).last_hidden_state[0] for text in texts
+        ]  # (L_i, d_model)
+
+    def encode_action(self, action_text: str) -> torch.Tensor:
+        """The embedding (L, d_model) of one action text, from the cache when present."""
+        return self._cached_actions([action_text])[action_text].clone()
+
+    def encode_caption(self, action_text: str, event_text: str | None = None) -> torch.Tensor:
+        """(text_len, d_model): action then event embeddings, zero-padded (see the module doc)."""
+        return self.encode_batch([(action_text, event_text)])[0]
+
+    def encode_batch(self, captions: list[tuple[str, str | None]]) -> torch.Tensor:
+        """(B, text_len, d_model) for a list of (action_text, event_text or None) pairs.
+
+        An event of None or "" means no event. Each distinct action text is encoded once and
+        cached; event embeddings are not cached.
+        """
+        pairs = _check_captions(captions)
+        actions = self._cached_actions([a for a, _ in pairs])
+        events = [e for _, e in pairs if e]
+        event_embs = iter(self.encode_parts(events))
+        weight = self.t5.shared.weight
+        out = torch.zeros(
+            len(pairs), self.text_len, self.d_model, device=weight.device, dtype=weight.dtype
+        )
+        for i, (action, event) in enumerate(pairs):
+            parts = [actions[action]] + ([next(event_embs)] if event else [])
+            joined = torch.cat(parts, dim=0)  # (L_action + L_event, d_model)
+            if joined.shape[0] > self.text_len:
+                warnings.warn(
+                    f"caption {i} has {joined.shape[0]} tokens, more than text_len "
+                    f"{self.text_len}; keeping the first {self.text_len} (the event is cut first)",
+                    stacklevel=2,
+                )
+            n = min(joined.shape[0], self.text_len)
+            out[i, :n] = joined[:n]
+        return out  # (B, text_len, d_model)
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses and size of the action-embedding cache."""
+        return CacheInfo(self._hits, self._misses, len(self._cache))
+
+    def clear_cache(self) -> None:
+        """Forget all cached action embeddings and reset the statistics."""
+        self._cache.clear()
+        self._hits = self._misses = 0
+
+    def _cached_actions(self, action_texts: list[str]) -> dict[str, torch.Tensor]:
+        """Embeddings of ``action_texts``; each missing distinct one is encoded once."""
+        wanted = list(dict.fromkeys(action_texts))
+        missing = [t for t in wanted if t not in self._cache]
+        self._misses += len(missing)
+        self._hits += len(action_texts) - len(missing)
+        found = {t: self._cache[t] for t in wanted if t in self._cache}
+        found.update(zip(missing, self.encode_parts(missing), strict=True))
+        for text in wanted:  # most recently used last; evict the oldest beyond cache_size
+            self._cache[text] = found[text]
+            self._cache.move_to_end(text)
+        while len(self._cache) > self.config.cache_size:
+            self._cache.popitem(last=False)
+        return found
+
+    def _tokenize(self, text: str) -> torch.Tensor:
+        """Token ids (1, L) of ``text``, cut to max_length tokens (keeping the end-of-sequence)."""
+        limit = self.config.max_length
+        ids = self.tokenizer(text)["input_ids"]
+        if len(ids) > limit:
+            warnings.warn(
+                f"text of {len(ids)} tokens is cut to max_length {limit}: {text[:40]!r}...",
+                stacklevel=2,
+            )
+            ids = ids[: limit - 1] + [self.tokenizer.eos_token_id]
+        return torch.tensor([ids], device=self.t5.shared.weight.device)  # (1, L)
+
+
+def _check_text(text: object, name: str) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a str, got {type(text).__name__}: {text!r}")
+    if not text:
+        raise ValueError(f"{name} is an empty string; pass a caption text")
+
+
+def _check_captions(captions: object) -> list[tuple[str, str | None]]:
+    if not isinstance(captions, (list, tuple)) or not captions:
+        raise ValueError(
+            f"captions must be a non-empty list of (action_text, event_text) pairs, "
+            f"got {captions!r}"
+        )
+    pairs = []
+    for i, caption in enumerate(captions):
+        if not isinstance(caption, (list, tuple)) or len(caption) != 2:
+            raise TypeError(
+                f"captions[{i}] must be an (action_text, event_text) pair, got {caption!r}"
+            )
+        action, event = caption
+        _check_text(action, f"captions[{i}] action text")
+        if event is not None and not isinstance(event, str):
+            raise TypeError(
+                f"captions[{i}] event text must be a str or None, "
+                f"got {type(event).__name__}: {event!r}"
+            )
+        pairs.append((action, event or None))
+    return pairs
+
+
+def build_text_encoder(
+    config: TextEncoderConfig | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> TextEncoder:
+    """A freshly initialised text encoder (default: d_model 64, 2 layers, 4 heads)."""
+    config = TextEncoderConfig() if config is None else config
+    if not isinstance(config, TextEncoderConfig):
+        raise TypeError(f"config must be a TextEncoderConfig or None, got {type(config).__name__}")
+    return TextEncoder(config).to(device=device, dtype=dtype)
+
+
+def save_text_encoder(encoder: TextEncoder, path: str | os.PathLike) -> Path:
+    """Save weights and config to one .safetensors file, atomically."""
+    return save_weights(encoder, path, TEXT_ENCODER_KIND, encoder.config)
+
+
+def load_text_encoder(
+    path: str | os.PathLike,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> TextEncoder:
+    """Rebuild a text encoder from a file written by :func:`save_text_encoder`, strictly."""
+    data, tensors = read_weights(path, TEXT_ENCODER_KIND)
+    encoder = TextEncoder(config_from_dict(TextEncoderConfig, data, str(path)))
+    load_weights_strict(encoder, tensors, str(path))
+    return encoder.to(device=device, dtype=dtype)
