@@ -1,0 +1,259 @@
+"""Text events: "a storm rolls in", "night falls", scheduled by step or set live.
+
+An event is a short text that joins the caption of every chunk while it is active. Events
+reach an env in three ways, all with the same step numbering:
+
+- at reset, as a schedule: ``env.reset(options={"events": [(3, "night falls")]})``;
+- live, between steps: ``env.unwrapped.set_event("a storm rolls in")`` (``None`` clears);
+- from a file, with the :class:`ScriptedEvents` wrapper (JSON or YAML).
+
+Step numbering: step 0 is the opening chunk that ``reset()`` generates and step k the chunk of
+the k-th ``step()`` call after it. An event scheduled at step k is active from the chunk of
+step k on, until a later entry replaces it.
+
+Schedule rules (:func:`validate_schedule`):
+
+- a list (or tuple) of ``(step, text)`` pairs, given as tuples, 2-lists or
+  ``{"step": k, "event": text}`` mappings;
+- steps are integers >= 0 and strictly increasing: each step has at most one entry, so a
+  duplicate step is an error (write one combined text instead);
+- a text is a non-blank string of at most :data:`MAX_EVENT_CHARS` characters, or ``None``,
+  which clears the active event from that step on.
+
+Live overrides (:class:`EventSchedule`): ``set(text, step)`` makes ``text`` the active event
+from ``step`` on, until the next scheduled entry (at a step >= ``step``) or the next live
+``set``/``clear``, whichever comes first. A scheduled entry at the same step as a live one
+wins, because the schedule is applied when the chunk of that step begins.
+
+>>> schedule = EventSchedule([(2, "night falls"), (5, None)])
+>>> [schedule.active(k) for k in range(6)]
+[None, None, 'night falls', 'night falls', 'night falls', None]
+>>> schedule.set("a storm rolls in", 3)
+>>> [schedule.active(k) for k in range(6)]
+[None, None, 'night falls', 'a storm rolls in', 'a storm rolls in', None]
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import gymnasium as gym
+import numpy as np
+import yaml
+
+MAX_EVENT_CHARS = 300
+SCHEDULE_FILE_SUFFIXES = (".json", ".yaml", ".yml")
+
+Schedule = list[tuple[int, "str | None"]]
+
+
+def validate_event_text(text: Any, where: str = "event text") -> str | None:
+    """Check one event text: a non-blank string of at most MAX_EVENT_CHARS characters, or None.
+
+    Returns the text unchanged. ``where`` names the value in the error message.
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueError(
+            f"{where}: the text {text!r} has type {type(text).__name__}; expected a string, or None to clear"
+        )
+    if not text.strip():
+        raise ValueError(f"{where}: the text {text!r} is blank; write the event, or use None to clear the event")
+    if len(text) > MAX_EVENT_CHARS:
+        raise ValueError(
+            f"{where}: the text is {len(text)} characters long ({text[:40]!r}...); "
+            f"events are at most {MAX_EVENT_CHARS} characters, shorten it"
+        )
+    return text
+
+
+def validate_step(step: Any, where: str = "step") -> int:
+    """Check one step index: an integer >= 0 (numpy integers accepted, bools refused)."""
+    if isinstance(step, (bool, np.bool_)) or not isinstance(step, (int, np.integer)):
+        raise ValueError(f"{where}: the step {step!r} has type {type(step).__name__}; expected an integer >= 0")
+    if step < 0:
+        raise ValueError(f"{where}: the step {step!r} is negative; steps count from 0 (the opening chunk)")
+    return int(step)
+
+
+def validate_schedule(events: Any) -> Schedule:
+    """Check an event schedule and return it as a list of ``(step, text)`` tuples.
+
+    Accepts a list or tuple whose entries are ``(step, text)`` tuples, ``[step, text]`` lists or
+    ``{"step": step, "event": text}`` mappings. Raises ValueError naming the offending entry for
+    anything else, for a negative or non-integer step, for a text that is not a non-blank string
+    of at most MAX_EVENT_CHARS characters (or None, which clears), and for steps that are not
+    strictly increasing (duplicates included).
+
+    >>> validate_schedule([[0, "fog"], {"step": 4, "event": None}])
+    [(0, 'fog'), (4, None)]
+    """
+    if not isinstance(events, (list, tuple)):
+        raise ValueError(
+            f"an event schedule must be a list of (step, text) pairs, got {type(events).__name__} {events!r:.80}"
+        )
+    schedule: Schedule = []
+    for i, entry in enumerate(events):
+        where = f"events[{i}] = {entry!r:.80}"
+        step, text = _split_entry(entry, where)
+        step = validate_step(step, where)
+        text = validate_event_text(text, where)
+        if schedule and step <= schedule[-1][0]:
+            previous = schedule[-1][0]
+            problem = "repeats" if step == previous else "comes after"
+            raise ValueError(
+                f"{where}: step {step} {problem} step {previous}; steps must be strictly increasing "
+                f"(sort the schedule, and merge two events of one step into one text)"
+            )
+        schedule.append((step, text))
+    return schedule
+
+
+def _split_entry(entry: Any, where: str) -> tuple[Any, Any]:
+    if isinstance(entry, dict):
+        if set(entry) != {"step", "event"}:
+            raise ValueError(f"{where}: a mapping entry needs exactly the keys 'step' and 'event', got {sorted(entry)}")
+        return entry["step"], entry["event"]
+    if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+        raise ValueError(f"{where}: expected a (step, text) pair or a {{'step': ..., 'event': ...}} mapping")
+    return entry[0], entry[1]
+
+
+class EventSchedule:
+    """The active event at every step: a validated schedule plus live overrides.
+
+    ``active(k)`` is the text of the latest entry at a step <= k, taking scheduled entries and
+    live ones (``set``/``clear``) together; on a tie of steps the scheduled entry wins. So a
+    live event lasts until the next scheduled entry or the next live change.
+    """
+
+    def __init__(self, events: Sequence[Any] = ()) -> None:
+        self.scheduled: tuple[tuple[int, str | None], ...] = tuple(validate_schedule(list(events)))
+        self.live: list[tuple[int, str | None]] = []
+
+    def set(self, text: str | None, step: int) -> None:
+        """Make ``text`` the active event from ``step`` on (None clears it).
+
+        Live changes are made in step order; a second change at the same step replaces the first.
+        """
+        step = validate_step(step)
+        text = validate_event_text(text)
+        if self.live and step < self.live[-1][0]:
+            raise ValueError(
+                f"live event at step {step} comes before the previous live change at step "
+                f"{self.live[-1][0]}; live events are set in step order"
+            )
+        if self.live and step == self.live[-1][0]:
+            self.live.pop()
+        self.live.append((step, text))
+
+    def clear(self, step: int) -> None:
+        """Clear the active event from ``step`` on (until the next scheduled entry)."""
+        self.set(None, step)
+
+    def active(self, step: int) -> str | None:
+        """The event text active for the chunk of ``step``, or None."""
+        step = validate_step(step)
+        scheduled = _latest(self.scheduled, step)
+        live = _latest(self.live, step)
+        if live is None or (scheduled is not None and scheduled[0] >= live[0]):
+            return None if scheduled is None else scheduled[1]
+        return live[1]
+
+
+def _latest(entries: Sequence[tuple[int, str | None]], step: int) -> tuple[int, str | None] | None:
+    """The last entry whose step is <= ``step`` (entries sorted by step)."""
+    i = bisect.bisect_right([s for s, _ in entries], step)
+    return entries[i - 1] if i else None
+
+
+def load_schedule(path: str | os.PathLike) -> Schedule:
+    """Read an event schedule from a ``.json``, ``.yaml`` or ``.yml`` file.
+
+    The file holds a list whose entries are ``[step, text]`` pairs or
+    ``{"step": step, "event": text}`` objects (``null`` clears). Raises FileNotFoundError for a
+    missing file and ValueError, naming the file, for unreadable or invalid content.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in SCHEDULE_FILE_SUFFIXES:
+        raise ValueError(f"event file {str(path)!r} has an unknown extension; use one of {SCHEDULE_FILE_SUFFIXES}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no event file at {str(path)!r}; check the path")
+    text = path.read_text(encoding="utf-8")
+    is_json = path.suffix.lower() == ".json"
+    try:
+        data = json.loads(text) if is_json else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ValueError(f"event file {str(path)!r} is not valid {'JSON' if is_json else 'YAML'}: {err}") from err
+    try:
+        return validate_schedule(data)
+    except ValueError as err:
+        raise ValueError(f"event file {str(path)!r}: {err}") from err
+
+
+class ScriptedEvents(gym.Wrapper):
+    """Apply a schedule of text events read from a JSON or YAML file, through ``set_event``.
+
+    Before the k-th ``step()`` after a reset, an entry at step k is applied with
+    ``env.unwrapped.set_event(text)``, so its text is in the caption of that step's chunk
+    (``None`` clears). The file's steps must be >= 1: step 0 is the opening chunk, which
+    ``reset()`` has generated before any live event can apply; put step-0 events in the env's
+    ``events`` argument or ``reset(options={"events": ...})`` instead. The env's own schedule
+    is applied after the file's entries, so it wins on a shared step.
+
+    ``set_event(text)`` on this wrapper changes the event live and keeps :attr:`schedule`
+    (an :class:`EventSchedule`) in step with it.
+
+    Example file (YAML)::
+
+        - {step: 3, event: night falls}
+        - [8, a storm rolls in]
+        - {step: 12, event: null}
+    """
+
+    def __init__(self, env: gym.Env, path: str | os.PathLike) -> None:
+        super().__init__(env)
+        if not callable(getattr(env.unwrapped, "set_event", None)):
+            name = type(env.unwrapped).__name__
+            raise TypeError(f"ScriptedEvents needs an env with set_event(text); {name} has none")
+        entries = load_schedule(path)
+        if entries and entries[0][0] == 0:
+            raise ValueError(
+                f"event file {str(path)!r}: an event at step 0 would need the opening chunk, which reset() "
+                f"generates; give it to the env as events=[(0, text)] or reset(options={{'events': ...}})"
+            )
+        self.path = Path(path)
+        self.entries = entries
+        self._by_step = dict(entries)
+        self.schedule = EventSchedule(entries)
+        self._step = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset the env and restart the file's schedule at step 0."""
+        self.schedule = EventSchedule(self.entries)
+        self._step = 0
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Any):
+        """Apply the file's entry for this step (if any), then step the env."""
+        next_step = self._step + 1
+        if next_step in self._by_step:
+            self.env.unwrapped.set_event(self._by_step[next_step])
+        result = self.env.step(action)
+        self._step = next_step
+        return result
+
+    def set_event(self, text: str | None) -> None:
+        """Change the event live, from the next step on (None clears it)."""
+        self.schedule.set(text, self._step + 1)
+        self.env.unwrapped.set_event(text)
+
+    @property
+    def active_event(self) -> str | None:
+        """The event this wrapper last made active (the file's entries and live changes)."""
+        return self.schedule.active(self._step)
