@@ -15,6 +15,7 @@ from typing import Callable
 # command -> {target or None: "module:function"}
 JOBS: dict[str, dict[str | None, str]] = {
     "demo": {None: "yume_gym.demo:main"},
+    "doctor": {None: "yume_gym.doctor:main"},
     "data": {"procworld": "procworld.dataset:main"},
     "bench": {
         "generator": "yume_gym.bench.generator:main",
@@ -25,6 +26,7 @@ JOBS: dict[str, dict[str | None, str]] = {
 
 SUMMARIES = {
     "demo": "walk a scripted route through a generated world and write demo.mp4",
+    "doctor": "check a released Yume-5B checkpoint directory from file headers, without loading weights",
     "data": "write training datasets (targets: procworld)",
     "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, procworld)",
 }

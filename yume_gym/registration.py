@@ -13,3 +13,10 @@ def register_envs() -> None:
             entry_point="procworld.env:ProcWorldEnv",
             max_episode_steps=200,
         )
+    if "yume_gym/YumeWorld-v0" not in gym.registry:
+        gym.register(
+            id="yume_gym/YumeWorld-v0",
+            entry_point="yume_gym.env:YumeWorldEnv",
+            vector_entry_point="yume_gym.vector_env:YumeWorldVectorEnv",
+            max_episode_steps=100,
+        )

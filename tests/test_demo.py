@@ -1,0 +1,26 @@
+"""Smoke tests of the demo and the env benchmark at toy size."""
+
+import json
+
+from yume_gym.bench.env import main as bench_main
+from yume_gym.demo import main as demo_main
+
+
+def test_demo_writes_a_video_and_its_sidecar(tmp_path, capsys):
+    out = tmp_path / "demo.mp4"
+    assert demo_main(["--out", str(out), "--steps", "3", "--event-step", "2", "--scale", "2"]) == 0
+    assert out.stat().st_size > 0
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    demo = sidecar["demo"]
+    assert demo["chunks"] == 3 and sidecar["frame_count"] == 4 * demo["frames_per_chunk"]  # + the opening chunk
+    assert sidecar["height"] == 2 * 64 and isinstance(demo["is_trained"], bool)
+    assert [s["event"] is not None for s in sidecar["steps"]] == [False, True, True]
+    printed = capsys.readouterr().out
+    assert "time per chunk" in printed and ("trained" in printed or "RANDOM" in printed)
+
+
+def test_env_benchmark_writes_its_table(tmp_path):
+    out = tmp_path / "env.md"
+    assert bench_main(["--sizes", "1,2", "--steps", "1", "--warmup", "0", "--out", str(out)]) == 0
+    table = out.read_text()
+    assert "| 2 |" in table and "speedup" in table

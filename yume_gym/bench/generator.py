@@ -1,0 +1,110 @@
+"""`yume-gym bench generator`: per-chunk latency over one episode, TSCM against full history.
+
+Generates chunks 1..N of one episode with the 4-step sampler on a preset (default ``tiny``) in
+three history modes: (a) TSCM with the channel branch, (b) TSCM without the channel branch,
+(c) full uncompressed history. The history grows by the chunk's latents after every chunk.
+Prints a table of per-chunk latency (median of ``--repeats`` runs), writes it to
+``docs/benchmarks/generator.md`` and a plot to ``docs/benchmarks/generator.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from yume_gym.model import build_generator
+from yume_gym.sampling import RELEASED_SCHEDULE, sample
+
+MODES = {
+    "tscm": {"history_mode": "tscm", "channel_branch_active": True},
+    "tscm-no-branch": {"history_mode": "tscm", "channel_branch_active": False},
+    "full-history": {"history_mode": "full", "channel_branch_active": False},
+}
+
+
+def _episode_latencies(model, chunks: int, chunk_latents: int, grid: int) -> list[float]:
+    """Seconds per chunk for chunks 1..``chunks`` of one text-started episode."""
+    c = model.config
+    g = torch.Generator().manual_seed(0)
+    context = torch.randn(1, c.text_len, c.text_dim, generator=g)  # (1, L, text_dim)
+    history = None  # (1, C, Hh, h, w) once the first chunk exists
+    latencies = []
+    for _ in range(chunks):
+        noise = torch.randn(1, c.in_dim, chunk_latents, grid, grid, generator=g)  # (1, C, F, h, w)
+        start = time.perf_counter()
+        chunk = sample(lambda x, t: model(x, t, context, history), noise, RELEASED_SCHEDULE)
+        latencies.append(time.perf_counter() - start)
+        history = chunk if history is None else torch.cat([history, chunk], dim=2)
+    return latencies
+
+
+def _write_plot(results: dict[str, list[float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for mode, latencies in results.items():
+        ax.plot(range(1, len(latencies) + 1), [1000 * s for s in latencies], label=mode)
+    ax.set_xlabel("chunk index in the episode")
+    ax.set_ylabel("latency per chunk (ms)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="yume-gym bench generator", description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="tiny", help="generator preset (default: tiny)")
+    parser.add_argument("--chunks", type=int, default=32, help="chunks per episode")
+    parser.add_argument("--chunk-latents", type=int, default=8, help="latent frames per chunk")
+    parser.add_argument("--grid", type=int, default=8, help="latent grid side (8 = 64x64 video)")
+    parser.add_argument("--repeats", type=int, default=3, help="episodes per mode; the median is kept")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"), help="output folder")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = build_generator(args.preset).eval()
+    results: dict[str, list[float]] = {}
+    with torch.inference_mode():
+        for mode, settings in MODES.items():
+            model.configure(**settings)
+            runs = [_episode_latencies(model, args.chunks, args.chunk_latents, args.grid)
+                    for _ in range(args.repeats)]
+            results[mode] = [statistics.median(r[i] for r in runs) for i in range(args.chunks)]
+    table = _table(results, args)
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "generator.md").write_text(table + "\n")
+    _write_plot(results, args.out / "generator.png")
+    return 0
+
+
+def _table(results: dict[str, list[float]], args: argparse.Namespace) -> str:
+    shown = [i for i in (1, 2, 4, 8, 16, 24, 32) if i <= args.chunks]
+    lines = [
+        f"# Generator latency per chunk ({args.preset}, {args.chunk_latents} latents a chunk, "
+        f"{args.grid}x{args.grid} latent grid, 4 steps, {torch.get_num_threads()} CPU threads, "
+        f"median of {args.repeats} episodes)",
+        "",
+        "| mode | " + " | ".join(f"chunk {i} (ms)" for i in shown) + " | last / chunk 8 |",
+        "|---|" + "---:|" * (len(shown) + 1),
+    ]
+    for mode, latencies in results.items():
+        cells = [f"{1000 * latencies[i - 1]:.1f}" for i in shown]
+        ratio = latencies[-1] / latencies[min(8, args.chunks) - 1]
+        lines.append(f"| {mode} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    lines += ["", "Command: `yume-gym bench generator " + " ".join(_argv_echo(args)) + "`"]
+    return "\n".join(lines)
+
+
+def _argv_echo(args: argparse.Namespace) -> list[str]:
+    return [f"--preset {args.preset}", f"--chunks {args.chunks}", f"--grid {args.grid}",
+            f"--repeats {args.repeats}"]

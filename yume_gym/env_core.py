@@ -1,0 +1,216 @@
+"""The Gymnasium-facing step of a batch of worlds, written once.
+
+:class:`WorldEnvCore` turns a :class:`~yume_gym.world.WorldBatch` into env semantics: it
+validates reset options and actions, converts actions to the 81 action ids, builds
+observations, calls the reward hook, and assembles each row's ``info``. The single env
+(:class:`yume_gym.env.YumeWorldEnv`) is a batch-of-one view of it; the vector env
+(:class:`yume_gym.vector_env.YumeWorldVectorEnv`) steps all its rows in one call.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+
+from yume_gym.actions import ACTION_SPACE_KINDS, make_action_space, to_action_id
+from yume_gym.events import validate_event_text, validate_schedule
+from yume_gym.image_input import prepare_image
+from yume_gym.world import Chunk, WorldBatch, WorldSnapshot, WorldStart
+from yume_gym.world_model import WorldModel
+
+OBSERVATION_MODES = ("frame", "chunk", "latent")
+RESET_OPTIONS = ("image", "prompt", "events")
+RewardFn = Callable[[np.ndarray, dict], float]
+_EMPTY_START = {"image": None, "prompt": None, "events": ()}
+
+
+@dataclass(frozen=True)
+class StepTimings:
+    """Wall-clock seconds of the batched call that produced a step (shared by its rows).
+
+    Timings are measurements, not env state: all ``StepTimings`` compare equal, so determinism
+    checks (Gymnasium's ``check_env``) compare only what the env computes.
+    """
+
+    text_s: float = field(default=0.0, compare=False)
+    sample_s: float = field(default=0.0, compare=False)
+    decode_s: float = field(default=0.0, compare=False)
+    total_s: float = field(default=0.0, compare=False)
+
+
+class WorldEnvCore:
+    """Env semantics for ``num_worlds`` rows of one world model (see the module doc).
+
+    ``image``/``prompt``/``events`` are the default start of every episode; reset options
+    override them key by key. The reward hook ``reward_fn(frames, info) -> float`` gets the
+    chunk's frames (T, H, W, 3) uint8 at the model's resolution; with ``terminate_at_reward``
+    set, an episode terminates when a step's reward reaches it. A reward function with episode
+    state (``reset(frames)``, as :mod:`yume_gym.rewards` defines) is reset with each episode's
+    opening frames, and with several rows every row gets its own copy of it.
+    """
+
+    def __init__(
+        self,
+        model: WorldModel,
+        num_worlds: int = 1,
+        *,
+        action_space: str = "discrete",
+        observation: str = "frame",
+        frame_size: int | tuple[int, int] | None = None,
+        reward_fn: RewardFn | None = None,
+        terminate_at_reward: float | None = None,
+        image: Any = None,
+        prompt: str | None = None,
+        events: Sequence[tuple[int, str]] | None = None,
+    ) -> None:
+        if action_space not in ACTION_SPACE_KINDS:
+            raise ValueError(f"unknown action_space {action_space!r}; expected one of {ACTION_SPACE_KINDS}")
+        if observation not in OBSERVATION_MODES:
+            raise ValueError(f"unknown observation {observation!r}; expected one of {OBSERVATION_MODES}")
+        if reward_fn is not None and not callable(reward_fn):
+            raise TypeError(f"reward_fn must be callable as reward_fn(frames, info) -> float, got {reward_fn!r}")
+        if terminate_at_reward is not None and not isinstance(terminate_at_reward, numbers.Real):
+            raise TypeError(f"terminate_at_reward must be a number or None, got {terminate_at_reward!r}")
+        self.model = model
+        self.world = WorldBatch(model, num_worlds)
+        self.action_kind = action_space
+        self.observation_mode = observation
+        self.obs_size = _frame_size(frame_size, model.frame_size)
+        self.reward_fn = reward_fn
+        stateful = callable(getattr(reward_fn, "reset", None)) and num_worlds > 1
+        self._row_rewards = [copy.deepcopy(reward_fn) if stateful else reward_fn for _ in range(num_worlds)]
+        self.terminate_at_reward = terminate_at_reward
+        self.defaults = dict(_EMPTY_START)  # the constructor's start is validated like reset options
+        self.defaults = self.start_options({"image": image, "prompt": prompt, "events": events or ()})
+        self.single_action_space = make_action_space(action_space)
+        self.single_observation_space = self._observation_space()
+
+    def _observation_space(self) -> spaces.Box:
+        if self.observation_mode == "latent":
+            return spaces.Box(-np.inf, np.inf, shape=self.model.chunk_latent_shape, dtype=np.float32)
+        h, w = self.obs_size
+        shape = (h, w, 3) if self.observation_mode == "frame" else (self.model.chunk_frames, h, w, 3)
+        return spaces.Box(0, 255, shape=shape, dtype=np.uint8)
+
+    # ------------------------------------------------------------------------------ options
+    def start_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
+        """Validate reset ``options`` and merge them over the defaults."""
+        if options is None:
+            return dict(self.defaults)
+        if not isinstance(options, dict):
+            raise TypeError(f"options must be a dict with keys from {RESET_OPTIONS}, got {type(options).__name__}")
+        unknown = sorted(set(options) - set(RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; known options: {list(RESET_OPTIONS)}")
+        merged = {**self.defaults, **options}
+        prompt = merged["prompt"]
+        if prompt is not None and not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a string, got {type(prompt).__name__} {prompt!r}")
+        merged["events"] = tuple(validate_schedule(merged["events"] or ()))
+        if merged["image"] is not None:
+            merged["image"] = prepare_image(merged["image"], *self.model.frame_size)
+        return merged
+
+    def _world_start(self, seed: int, options: dict[str, Any]) -> WorldStart:
+        prompt = options["prompt"]
+        if options["image"] is None and prompt is None:
+            prompt = self.model.generation.default_prompt
+        return WorldStart(seed=seed, image=options["image"], prompt=prompt, events=options["events"])
+
+    # --------------------------------------------------------------------------- reset, step
+    def reset(self, rows: Sequence[int], seeds: Sequence[int], options: dict[str, Any] | None):
+        """Start ``rows`` with one seed each; returns (observations (n, ...), infos)."""
+        merged = self.start_options(options)
+        starts = [self._world_start(seed, merged) for seed in seeds]
+        chunk = self.world.start(rows, starts)
+        kind = "+".join(k for k, v in (("image", merged["image"]), ("text", starts[0].prompt)) if v is not None)
+        infos = [{**self._info(chunk, i), "start": kind} for i in range(len(chunk.rows))]
+        for i, row in enumerate(chunk.rows):
+            if callable(getattr(self._row_rewards[row], "reset", None)):
+                self._row_rewards[row].reset(chunk.frames[i].copy())
+        return self.observe(chunk), infos
+
+    def step(self, rows: Sequence[int], actions: Sequence[Any]):
+        """Advance ``rows``; returns (observations, rewards (n,), terminated (n,), infos)."""
+        ids = [to_action_id(a, self.action_kind) for a in actions]
+        chunk = self.world.advance(rows, ids)
+        infos, rewards, terminated = [], np.zeros(len(ids)), np.zeros(len(ids), dtype=bool)
+        for i, action_id in enumerate(ids):
+            info = {**self._info(chunk, i), "action_id": action_id}
+            rewards[i] = self._reward(self._row_rewards[chunk.rows[i]], chunk.frames[i], info)
+            terminated[i] = self.terminate_at_reward is not None and rewards[i] >= self.terminate_at_reward
+            infos.append(info)
+        return self.observe(chunk), rewards, terminated, infos
+
+    def _info(self, chunk: Chunk, i: int) -> dict[str, Any]:
+        return {
+            "frames": chunk.frames[i].copy(),
+            "caption": chunk.captions[i],
+            "event": chunk.events[i],
+            "step": chunk.steps[i],
+            "timings": StepTimings(**{k: chunk.timings.get(k, 0.0) for k in ("text_s", "sample_s", "decode_s", "total_s")}),
+        }
+
+    @staticmethod
+    def _reward(reward_fn: RewardFn | None, frames: np.ndarray, info: dict[str, Any]) -> float:
+        if reward_fn is None:
+            return 0.0
+        reward = reward_fn(frames.copy(), dict(info))
+        if isinstance(reward, (bool, np.bool_)) or not isinstance(reward, numbers.Real) or not math.isfinite(reward):
+            raise TypeError(f"reward_fn returned {reward!r}; it must return a finite float")
+        return float(reward)
+
+    # ------------------------------------------------------------------------- observations
+    def observe(self, chunk: Chunk) -> np.ndarray:
+        """Batched observations of ``chunk`` in this core's observation mode."""
+        if self.observation_mode == "latent":
+            return chunk.latents.numpy().astype(np.float32)  # (n, C, F, h, w)
+        frames = chunk.frames[:, -1:] if self.observation_mode == "frame" else chunk.frames  # (n, T, H, W, 3)
+        frames = resize_frames(frames, self.obs_size)
+        return frames[:, 0] if self.observation_mode == "frame" else frames
+
+    def render(self, row: int) -> np.ndarray:
+        """The last frame of ``row``'s latest chunk, (H, W, 3) uint8 at the model's resolution."""
+        return self.world.last_chunk(row).frames[0, -1].copy()
+
+    def set_event(self, row: int, text: str | None) -> None:
+        """Make ``text`` the live event of ``row`` from its next step on; None clears it."""
+        self.world.set_event(row, validate_event_text(text, "set_event"))
+
+    def get_state(self, row: int) -> WorldSnapshot:
+        return self.world.get_state(row)
+
+    def set_state(self, row: int, snapshot: WorldSnapshot) -> np.ndarray:
+        """Restore ``row``; returns its observation (of the snapshot's latest chunk)."""
+        self.world.set_state(row, snapshot)
+        return self.observe(self.world.last_chunk(row))[0]
+
+
+def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize (n, T, H, W, 3) uint8 frames to ``size`` = (h, w) with antialiased bilinear filtering."""
+    n, t, h, w, _ = frames.shape
+    if (h, w) == tuple(size):
+        return frames.copy()
+    x = torch.from_numpy(frames).reshape(n * t, h, w, 3).permute(0, 3, 1, 2).float()  # (n*T, 3, H, W)
+    x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+    x = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)  # (n*T, h, w, 3)
+    return x.reshape(n, t, *size, 3).numpy()
+
+
+def _frame_size(frame_size: int | tuple[int, int] | None, model_size: tuple[int, int]) -> tuple[int, int]:
+    if frame_size is None:
+        return model_size
+    if isinstance(frame_size, (int, np.integer)) and not isinstance(frame_size, bool):
+        frame_size = (int(frame_size), int(frame_size))
+    if not (isinstance(frame_size, (tuple, list)) and len(frame_size) == 2 and all(
+            isinstance(v, (int, np.integer)) and v > 0 for v in frame_size)):
+        raise ValueError(f"frame_size {frame_size!r} must be None, a positive int or (height, width)")
+    return int(frame_size[0]), int(frame_size[1])

@@ -1,0 +1,80 @@
+"""Start images: read a path, a PIL image or an array, and fit it to the model's frame size.
+
+The fitting rule (the same for every start image):
+
+1. scale the image, keeping its aspect ratio, so that it covers the target frame: its shorter
+   side (relative to the target's aspect ratio) matches the target, with Lanczos resampling;
+2. crop the centre of the scaled image to exactly the target height x width.
+
+So nothing is stretched, and for a square model a landscape photo loses equal strips on its
+left and right.
+
+>>> fit_image(np.zeros((40, 80, 3), np.uint8), 16, 16).shape
+(16, 16, 3)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+ImageLike = Any  # str | os.PathLike | PIL.Image.Image | np.ndarray of shape (H, W, 3), uint8
+
+
+def read_image(image: ImageLike) -> np.ndarray:
+    """An RGB ``(H, W, 3)`` uint8 array from a file path, a PIL image or an array.
+
+    Arrays must already be ``(H, W, 3)`` uint8 (convert float images with
+    ``(x * 255).round().astype(np.uint8)``).
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return _read_file(Path(image))
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(
+                f"image array has shape {image.shape}; expected (height, width, 3) RGB "
+                f"(drop an alpha channel with image[..., :3])"
+            )
+        if image.dtype != np.uint8:
+            raise ValueError(
+                f"image array has dtype {image.dtype}; expected uint8 in 0..255 "
+                f"(convert with (x * 255).round().astype(np.uint8))"
+            )
+        if image.shape[0] < 1 or image.shape[1] < 1:
+            raise ValueError(f"image array has an empty side: shape {image.shape}")
+        return image
+    raise TypeError(
+        f"image must be a file path, a PIL image or a (H, W, 3) uint8 numpy array, got {type(image).__name__}"
+    )
+
+
+def _read_file(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise FileNotFoundError(f"no image file at {str(path)!r}; check the path")
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"cannot read {str(path)!r} as an image ({err}); pass a PNG or JPEG file") from err
+
+
+def fit_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Scale ``image`` (H, W, 3) uint8 to cover ``height`` x ``width``, then crop its centre."""
+    h, w = image.shape[:2]
+    scale = max(height / h, width / w)
+    new_w, new_h = max(width, round(w * scale)), max(height, round(h * scale))
+    if (new_h, new_w) != (h, w):
+        image = np.asarray(Image.fromarray(image).resize((new_w, new_h), Image.Resampling.LANCZOS))
+    top, left = (new_h - height) // 2, (new_w - width) // 2
+    return np.array(image[top : top + height, left : left + width], dtype=np.uint8, copy=True)
+
+
+def prepare_image(image: ImageLike, height: int, width: int) -> np.ndarray:
+    """:func:`read_image` then :func:`fit_image`: a ``(height, width, 3)`` uint8 array."""
+    return fit_image(read_image(image), height, width)

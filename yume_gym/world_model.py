@@ -1,0 +1,338 @@
+"""The world model bundle: generator, codec, text encoder and the settings to generate with.
+
+A :class:`WorldModel` is everything a world session needs: the DiT generator (with TSCM),
+the video codec, the text encoder, and a :class:`GenerationConfig` (sampling schedule, latent
+frames per chunk, fps, frame size, the speed sentence of the action captions, and the history
+bound). It is saved as a directory:
+
+```
+world_model.json           kind, generation settings, whether it was trained, a note
+generator.safetensors      yume_gym.model generator file (config + weights)
+codec.safetensors          yume_gym.model.codec file
+text_encoder.safetensors   yume_gym.model.text_encoder file
+```
+
+Every component is loaded strictly. ``world_model.json`` is written last, so a directory with it
+is complete.
+
+:func:`load_world_model` with no checkpoint returns the embedded default shipped in
+``yume_gym/weights/``. Until that trained bundle exists, it builds a random-weight ``tiny``
+bundle from a fixed seed and says so: ``model.is_trained`` is False. Loaded bundles are cached
+per process by (checkpoint, device, dtype), so every env asking for the same one shares it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from yume_gym.actions import SpeedSuffix
+from yume_gym.model import PRESETS, YumeDiT, build_generator, load_generator, save_generator
+from yume_gym.model.codec import CodecConfig, LatentCodec, build_codec, load_codec, save_codec
+from yume_gym.model.text_encoder import (
+    TextEncoder,
+    TextEncoderConfig,
+    build_text_encoder,
+    load_text_encoder,
+    save_text_encoder,
+)
+from yume_gym.model.tscm import MAX_HISTORY
+from yume_gym.sampling import FlowSchedule
+
+BUNDLE_KIND = "yume_gym.world_model"
+MANIFEST = "world_model.json"
+GENERATOR_FILE = "generator.safetensors"
+CODEC_FILE = "codec.safetensors"
+TEXT_ENCODER_FILE = "text_encoder.safetensors"
+EMBEDDED_DIR = Path(__file__).parent / "weights"
+RANDOM_BUNDLE_SEED = 0
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """How a world model generates.
+
+    ``chunk_latents`` latent frames are sampled per step (the release: 8 at 704x1280, 16 fps);
+    ``steps``/``shift`` are the flow schedule (the release: 4 and 7); ``speed`` is the speed
+    sentence appended to action captions (None leaves it out); histories longer than
+    ``max_history_latents`` drop their oldest latents after the first (None keeps all; the
+    default is the generator's own TSCM bound, 1366, beyond which it applies the same rule);
+    ``default_prompt`` starts a world when neither an image nor a prompt is given.
+    """
+
+    frame_height: int = 64
+    frame_width: int = 64
+    chunk_latents: int = 2
+    fps: int = 16
+    steps: int = 4
+    shift: float = 7.0
+    speed: SpeedSuffix | None = field(default_factory=SpeedSuffix)
+    max_history_latents: int | None = MAX_HISTORY
+    default_prompt: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("frame_height", "frame_width", "chunk_latents", "fps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"GenerationConfig.{name}={value!r} must be a positive integer")
+        FlowSchedule(self.steps, self.shift)  # validates steps and shift
+        limit = self.max_history_latents
+        if limit is not None and (not isinstance(limit, int) or limit < 2 * self.chunk_latents):
+            raise ValueError(f"max_history_latents={limit!r} must be None or >= 2 * chunk_latents")
+
+    @property
+    def schedule(self) -> FlowSchedule:
+        return FlowSchedule(self.steps, self.shift)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str) -> "GenerationConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"generation settings in {source!r} have unknown field(s) {unknown}")
+        data = dict(data)
+        if data.get("speed") is not None:
+            data["speed"] = SpeedSuffix(**data["speed"])
+        return cls(**data)
+
+
+class WorldModel:
+    """Generator + codec + text encoder + generation settings, on one device and dtype.
+
+    ``is_trained`` is False for the random-weight stand-in of the embedded model;
+    ``source`` says where the weights came from.
+    """
+
+    def __init__(
+        self,
+        generator: YumeDiT,
+        codec: LatentCodec,
+        text_encoder: TextEncoder,
+        generation: GenerationConfig,
+        is_trained: bool,
+        source: str,
+    ) -> None:
+        self.generator, self.codec, self.text_encoder = generator, codec, text_encoder
+        self.generation = generation
+        self.is_trained = bool(is_trained)
+        self.source = source
+        _check_compatible(generator, codec, text_encoder, generation)
+        for module in (generator, codec, text_encoder):
+            module.eval().requires_grad_(False)
+
+    def __deepcopy__(self, memo: dict) -> "WorldModel":
+        """A world model is shared, read-only state: copying an env's spec or kwargs keeps
+        pointing at the same weights instead of duplicating them."""
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.generator.parameters()).dtype
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(height, width) of generated frames."""
+        return self.generation.frame_height, self.generation.frame_width
+
+    @property
+    def fps(self) -> int:
+        return self.generation.fps
+
+    @property
+    def schedule(self) -> FlowSchedule:
+        return self.generation.schedule
+
+    @property
+    def speed(self) -> SpeedSuffix | None:
+        return self.generation.speed
+
+    @property
+    def max_history_latents(self) -> int | None:
+        return self.generation.max_history_latents
+
+    @property
+    def chunk_frames(self) -> int:
+        """Video frames decoded from one chunk."""
+        return self.codec.video_frames(self.generation.chunk_latents)
+
+    @property
+    def chunk_latent_shape(self) -> tuple[int, int, int, int]:
+        """(C, F, h, w) of one chunk of latents."""
+        s = self.codec.spatial_stride
+        g = self.generation
+        return self.codec.latent_channels, g.chunk_latents, g.frame_height // s, g.frame_width // s
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "WorldModel":
+        """Move every component (in place); returns self."""
+        for module in (self.generator, self.codec, self.text_encoder):
+            module.to(device=device, dtype=dtype)
+        return self
+
+    def describe(self) -> str:
+        """One line for logs and demos: what the model is and whether it was trained."""
+        state = "trained" if self.is_trained else "RANDOM WEIGHTS (untrained stand-in)"
+        h, w = self.frame_size
+        return f"world model {self.source}: {state}, {h}x{w} frames, {self.chunk_frames} frames/chunk at {self.fps} fps"
+
+
+def _check_compatible(generator: nn.Module, codec: LatentCodec, text: nn.Module, gen: GenerationConfig) -> None:
+    cfg = generator.config
+    problems = []
+    if cfg.in_dim != codec.latent_channels:
+        problems.append(f"generator in_dim {cfg.in_dim} != codec latent_channels {codec.latent_channels}")
+    if cfg.text_dim != text.config.d_model:
+        problems.append(f"generator text_dim {cfg.text_dim} != text encoder d_model {text.config.d_model}")
+    if text.config.text_len > cfg.text_len:
+        problems.append(f"text encoder text_len {text.config.text_len} > generator text_len {cfg.text_len}")
+    s = codec.spatial_stride
+    if gen.frame_height % s or gen.frame_width % s:
+        problems.append(f"frame size {gen.frame_height}x{gen.frame_width} is not a multiple of the codec stride {s}")
+    if problems:
+        raise ValueError("world model components do not fit together: " + "; ".join(problems))
+
+
+def build_world_model(
+    preset: str = "tiny",
+    frame_size: int = 64,
+    chunk_latents: int = 2,
+    temporal_stride: int = 4,
+    seed: int = RANDOM_BUNDLE_SEED,
+    live_head: bool = False,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype | str = torch.float32,
+) -> WorldModel:
+    """A random-weight bundle around the generator ``preset``, reproducible from ``seed``.
+
+    The codec (stride 8 in space, ``temporal_stride`` in time, as the Wan VAE's 4) and the
+    text encoder are sized to fit the generator; frames are ``frame_size`` squared. The
+    generator's ``text_len`` is set to the text encoder's (512): its byte-level tokens make an
+    action caption alone 189-254 tokens long, so a shorter text length would cut the events.
+
+    With ``live_head=False`` the output head starts at zero, the training initialisation, so the
+    untrained generator returns its input noise. ``live_head=True`` gives the head small random
+    weights so that every input (actions, text, history) reaches the output: the random
+    stand-in of the embedded model uses it, so its frames depend on what the agent does.
+    """
+    dtype = resolve_dtype(dtype)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        text_config = TextEncoderConfig(d_model=PRESETS[preset].text_dim)
+        generator = build_generator(dataclasses.replace(PRESETS[preset], text_len=text_config.text_len))
+        if live_head:
+            nn.init.normal_(generator.head.head.weight, std=0.02)
+        codec_config = CodecConfig(image_size=frame_size, latent_channels=generator.config.in_dim,
+                                   temporal_stride=temporal_stride)
+        codec = build_codec(codec_config)
+        text_encoder = build_text_encoder(text_config)
+    generation = GenerationConfig(frame_height=frame_size, frame_width=frame_size, chunk_latents=chunk_latents)
+    source = f"random {preset} (seed {seed})"
+    model = WorldModel(generator, codec, text_encoder, generation, is_trained=False, source=source)
+    return model.to(device=device, dtype=dtype)
+
+
+def save_world_model(model: WorldModel, directory: str | os.PathLike, is_trained: bool | None = None,
+                     note: str = "") -> Path:
+    """Write ``model`` to ``directory`` (created if needed); the manifest is written last, atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_generator(model.generator, directory / GENERATOR_FILE)
+    save_codec(model.codec, directory / CODEC_FILE)
+    save_text_encoder(model.text_encoder, directory / TEXT_ENCODER_FILE)
+    manifest = {
+        "kind": BUNDLE_KIND,
+        "generation": model.generation.to_dict(),
+        "trained": model.is_trained if is_trained is None else bool(is_trained),
+        "note": note,
+    }
+    tmp = directory / f".{MANIFEST}.partial"
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, directory / MANIFEST)
+    return directory
+
+
+def read_world_model(directory: str | os.PathLike, device: torch.device | str = "cpu",
+                     dtype: torch.dtype | str = torch.float32) -> WorldModel:
+    """Load a bundle written by :func:`save_world_model` (no caching; strict)."""
+    directory = Path(directory)
+    manifest_path = directory / MANIFEST
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no world model directory at {str(directory)!r}; pass a directory from save_world_model")
+    if not manifest_path.is_file():
+        raise FileNotFoundError(
+            f"{str(directory)!r} has no {MANIFEST}; it is not a yume_gym world model "
+            f"(a released Yume-5B directory goes to yume_gym/Yume5B-v0 instead)"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{str(manifest_path)!r} is not valid JSON ({err}); re-save the model") from err
+    if manifest.get("kind") != BUNDLE_KIND:
+        raise ValueError(f"{str(manifest_path)!r} has kind {manifest.get('kind')!r}, expected {BUNDLE_KIND!r}")
+    generation = GenerationConfig.from_dict(manifest.get("generation", {}), str(manifest_path))
+    model = WorldModel(
+        load_generator(directory / GENERATOR_FILE),
+        load_codec(directory / CODEC_FILE),
+        load_text_encoder(directory / TEXT_ENCODER_FILE),
+        generation,
+        is_trained=bool(manifest.get("trained", False)),
+        source=str(directory),
+    )
+    return model.to(device=device, dtype=resolve_dtype(dtype))
+
+
+_CACHE: dict[tuple[str, str, torch.dtype], WorldModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_world_model(checkpoint: str | os.PathLike | None = None, device: torch.device | str = "cpu",
+                     dtype: torch.dtype | str = torch.float32) -> WorldModel:
+    """The world model at ``checkpoint`` (a bundle directory), or the embedded default for None.
+
+    One instance per (checkpoint, device, dtype) per process: later calls return the same
+    object, so envs built from one spec share weights. Treat it as read-only.
+    """
+    dtype = resolve_dtype(dtype)
+    device_key = str(torch.device(device))
+    if checkpoint is None:
+        path = EMBEDDED_DIR if (EMBEDDED_DIR / MANIFEST).is_file() else None
+    else:
+        path = Path(checkpoint).expanduser().resolve()
+    key = ("<random tiny>" if path is None else str(path), device_key, dtype)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            if path is None:
+                _CACHE[key] = build_world_model(live_head=True, device=device, dtype=dtype)
+            else:
+                _CACHE[key] = read_world_model(path, device=device, dtype=dtype)
+        return _CACHE[key]
+
+
+def clear_world_model_cache() -> None:
+    """Forget every cached world model (the next load reads the weights again)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def resolve_dtype(dtype: torch.dtype | str) -> torch.dtype:
+    """A torch dtype from a dtype or its name ("float32", "bfloat16", "float16")."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, str) and dtype.removeprefix("torch.") in _DTYPES:
+        return _DTYPES[dtype.removeprefix("torch.")]
+    raise ValueError(f"dtype {dtype!r} is not supported; use one of {sorted(_DTYPES)} or a torch.dtype")
