@@ -18,5 +18,4 @@ def test_unknown_command_and_target_fail_with_hint(capsys):
 def test_every_job_resolves_to_a_function():
     for targets in cli.JOBS.values():
         for spec in targets.values():
-            module, _, function = spec.partition(":")
-            assert module and function
+            assert callable(cli._resolve(spec)), spec
