@@ -16,16 +16,19 @@ from typing import Callable
 JOBS: dict[str, dict[str | None, str]] = {
     "demo": {None: "yume_gym.demo:main"},
     "doctor": {None: "yume_gym.doctor:main"},
+    "data": {"procworld": "procworld.dataset:main"},
     "bench": {
         "generator": "yume_gym.bench.generator:main",
         "env": "yume_gym.bench.env:main",
+        "procworld": "procworld.bench:main",
     },
 }
 
 SUMMARIES = {
     "demo": "walk a scripted route through a generated world and write demo.mp4",
     "doctor": "check a released Yume-5B checkpoint directory from file headers, without loading weights",
-    "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env)",
+    "data": "write training datasets (targets: procworld)",
+    "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, procworld)",
 }
 
 

@@ -7,6 +7,12 @@ import gymnasium as gym
 
 def register_envs() -> None:
     """Register every yume_gym env id once; repeated calls are no-ops."""
+    if "yume_gym/ProcWorld-v0" not in gym.registry:
+        gym.register(
+            id="yume_gym/ProcWorld-v0",
+            entry_point="procworld.env:ProcWorldEnv",
+            max_episode_steps=200,
+        )
     if "yume_gym/YumeWorld-v0" not in gym.registry:
         gym.register(
             id="yume_gym/YumeWorld-v0",

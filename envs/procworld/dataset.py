@@ -1,0 +1,253 @@
+"""``yume-gym data procworld``: write clips of the procedural world as safetensors shards.
+
+Each clip is a random scene walked by a scripted person: actions are held for random
+durations (mostly forward, with turns, strafes, stops and the odd look up or down), and in a
+share of clips an event starts mid-clip. Clip ``i`` of a dataset with seed ``s`` depends only
+on ``(s, i)`` and the frame settings, so any clip can be made again on its own
+(:func:`make_clip`). Shards are written atomically (a temporary file, then ``os.replace``);
+re-running the command skips shards that are already complete. The format is documented in
+``docs/dataset.md``; :func:`read_shard` reads a shard back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load_file, save_file
+from tqdm import tqdm
+
+from procworld.camera import PITCH_LIMIT
+from procworld.captions import scene_caption
+from procworld.events import parse_event, sample_event_text
+from procworld.scene import build_scene, random_spec
+from procworld.sim import ProcWorld
+from yume_gym.actions import NUM_ROTATIONS, ROTATION_INDEX, SpeedSuffix, caption_for_action
+
+FORMAT = "procworld-clips"
+VERSION = 1
+FPS = 16
+# Behaviour policy: probabilities over the movement and rotation indices of yume_gym.actions.
+MOVEMENT_PROBS = np.array([0.14, 0.42, 0.07, 0.06, 0.07, 0.08, 0.08, 0.04, 0.04])
+ROTATION_PROBS = np.array([0.46, 0.12, 0.12, 0.06, 0.06, 0.045, 0.045, 0.045, 0.045])
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What a dataset is made of; everything but ``clips`` must match to resume a directory."""
+
+    clips: int = 1000
+    frames: int = 49
+    size: int = 64
+    seed: int = 0
+    shard_clips: int = 64
+    event_share: float = 0.5
+    speed: tuple[float, float, float] = (4.0, 2.0, 2.0)  # SpeedSuffix(distance, turn_speed, view_speed)
+    event_frames: int = 16
+    hold: tuple[int, int] = (4, 40)  # an action is held for this many frames (inclusive range)
+    version: int = field(default=VERSION)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "clips": self.clips >= 1, "frames": self.frames >= 2, "size": 8 <= self.size <= 512,
+            "shard_clips": self.shard_clips >= 1, "event_share": 0.0 <= self.event_share <= 1.0,
+            "event_frames": self.event_frames >= 1, "hold": 1 <= self.hold[0] <= self.hold[1],
+        }  # fmt: skip
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = [getattr(self, b) for b in bad]
+            raise ValueError(f"invalid dataset settings {bad}: {values}; see --help for the ranges")
+
+    @property
+    def num_shards(self) -> int:
+        return math.ceil(self.clips / self.shard_clips)
+
+    def shard_range(self, shard: int) -> range:
+        return range(shard * self.shard_clips, min(self.clips, (shard + 1) * self.shard_clips))
+
+
+def make_clip(index: int, config: DataConfig) -> dict[str, Any]:
+    """Clip ``index`` of the dataset ``config`` describes: arrays and a JSON-ready record.
+
+    Returns a dict with ``frames`` (T, H, W, 3) uint8, ``actions`` (T,) int16 (the action that
+    moved the camera to each frame), ``poses`` (T, 4) float32 and ``record`` (captions,
+    seeds, event, action segments).
+    """
+    rng = np.random.default_rng([config.seed, index])
+    spec = random_spec(rng)
+    scene_seed = int(rng.integers(2**31 - 1))
+    speed = SpeedSuffix(*config.speed)
+    world = ProcWorld(build_scene(spec, scene_seed), (config.size, config.size), speed, config.event_frames)
+    event_text, event_start = None, -1
+    if rng.random() < config.event_share:
+        event_text = sample_event_text(rng)
+        event_start = int(rng.integers(config.frames // 4, 3 * config.frames // 4 + 1))
+    frames, poses, actions, segments = [], [], [], []
+    t = 0
+    while t < config.frames:
+        action = sample_action(rng, float(world.pose[3]))
+        stop = min(config.frames, t + int(rng.integers(config.hold[0], config.hold[1] + 1)))
+        caption = caption_for_action(action, speed)
+        segments.append({"start": t, "stop": stop, "action_id": action, "caption": caption})
+        for start, end in _split(t, stop, event_start):
+            if start == event_start:
+                world.trigger(event_text)
+            f, p, _ = world.advance([action] * (end - start))
+            frames.append(f)
+            poses.append(p)
+        actions += [action] * (stop - t)
+        t = stop
+    record = {
+        "index": index, "scene": scene_caption(spec), "scene_seed": scene_seed, "event": event_text,
+        "event_canonical": None if event_text is None else parse_event(event_text).text,
+        "event_start": event_start, "segments": segments,
+    }  # fmt: skip
+    return {
+        "frames": np.concatenate(frames), "actions": np.asarray(actions, dtype=np.int16),
+        "poses": np.concatenate(poses).astype(np.float32), "record": record,
+    }  # fmt: skip
+
+
+def sample_action(rng: np.random.Generator, pitch: float) -> int:
+    """A walker's next action: mostly forward and level; looks back toward level when tilted."""
+    movement = int(rng.choice(len(MOVEMENT_PROBS), p=MOVEMENT_PROBS))
+    rotation = int(rng.choice(len(ROTATION_PROBS), p=ROTATION_PROBS))
+    if abs(pitch) > 0.4 * PITCH_LIMIT and rng.random() < 0.6:
+        rotation = ROTATION_INDEX["↓" if pitch > 0 else "↑"]
+    return movement * NUM_ROTATIONS + rotation
+
+
+def _split(start: int, stop: int, cut: int) -> list[tuple[int, int]]:
+    return [(start, cut), (cut, stop)] if start < cut < stop else [(start, stop)]
+
+
+def write_shard(path: Path, clips: list[dict[str, Any]], config: DataConfig) -> None:
+    """Write clips to ``path`` atomically (temporary file in the same folder, then replace)."""
+    tensors = {
+        "frames": np.stack([c["frames"] for c in clips]),  # (C, T, H, W, 3)
+        "actions": np.stack([c["actions"] for c in clips]),  # (C, T)
+        "poses": np.stack([c["poses"] for c in clips]),  # (C, T, 4)
+        "event_start": np.array([c["record"]["event_start"] for c in clips], dtype=np.int32),
+        "clip_index": np.array([c["record"]["index"] for c in clips], dtype=np.int64),
+    }
+    metadata = {
+        "format": FORMAT, "version": str(VERSION), "fps": str(FPS),
+        "config": json.dumps(asdict(config)), "clips": json.dumps([c["record"] for c in clips]),
+    }  # fmt: skip
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # the usual permissions of a new file, not the writer's private ones
+    os.replace(tmp, path)
+
+
+def read_shard(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    """The arrays of a shard and its per-clip records (see ``docs/dataset.md``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no shard at {str(path)!r}; check the path")
+    with safe_open(str(path), framework="numpy") as f:
+        metadata = f.metadata() or {}
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{str(path)!r} is not a {FORMAT} shard (format {metadata.get('format')!r})")
+    return load_file(str(path)), json.loads(metadata["clips"])
+
+
+def shard_path(out: Path, shard: int) -> Path:
+    return out / f"shard-{shard:05d}.safetensors"
+
+
+def _shard_done(path: Path, expected: range) -> bool:
+    """True when ``path`` is a complete shard holding exactly the clips ``expected``."""
+    if not path.is_file():
+        return False
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            clips = json.loads((f.metadata() or {}).get("clips", "[]"))
+    except (OSError, SafetensorError, json.JSONDecodeError):  # a damaged file is written again
+        return False
+    return [c["index"] for c in clips] == list(expected)
+
+
+def _check_config(out: Path, config: DataConfig) -> None:
+    """Refuse to mix settings in one folder; write ``dataset.json`` atomically otherwise."""
+    path = out / "dataset.json"
+    mine = asdict(config)
+    if path.is_file():
+        theirs = json.loads(path.read_text())
+        differs = sorted(k for k in mine if k != "clips" and json.dumps(theirs.get(k)) != json.dumps(mine[k]))
+        if differs:
+            raise ValueError(
+                f"{str(out)!r} holds a dataset made with other settings ({differs}: "
+                f"{[theirs.get(k) for k in differs]}); use the same settings to resume, or another --out"
+            )
+    tmp = path.with_name("dataset.json.tmp")
+    tmp.write_text(json.dumps({"format": FORMAT, **mine, "fps": FPS}, indent=2))
+    os.replace(tmp, path)
+
+
+def write_dataset(out: str | os.PathLike, config: DataConfig, progress: bool = True) -> list[Path]:
+    """Write every missing shard of ``config`` under ``out``; returns all shard paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_config(out, config)
+    paths = [shard_path(out, s) for s in range(config.num_shards)]
+    todo = [s for s in range(config.num_shards) if not _shard_done(paths[s], config.shard_range(s))]
+    done_clips = config.clips - sum(len(config.shard_range(s)) for s in todo)
+    bar = tqdm(total=config.clips, initial=done_clips, unit="clip", disable=not progress, desc="procworld clips")
+    with bar:
+        for s in todo:
+            clips = []
+            for i in config.shard_range(s):
+                clips.append(make_clip(i, config))
+                bar.update(1)
+            write_shard(paths[s], clips, config)
+    return paths
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    p = argparse.ArgumentParser(prog="yume-gym data procworld", description=__doc__.splitlines()[0])
+    p.add_argument("--clips", type=int, required=True, help="number of clips")
+    p.add_argument("--out", required=True, help="output folder (created; re-running resumes)")
+    p.add_argument("--frames", type=int, default=DataConfig.frames, help="frames per clip")
+    p.add_argument("--size", type=int, default=DataConfig.size, help="frame height and width in pixels")
+    p.add_argument("--seed", type=int, default=DataConfig.seed, help="dataset seed; clip i depends on (seed, i)")
+    p.add_argument("--shard-clips", type=int, default=DataConfig.shard_clips, help="clips per shard file")
+    p.add_argument("--event-share", type=float, default=DataConfig.event_share, help="share of clips with an event")
+    p.add_argument("--speed", default="4,2,2", help="speed suffix: distance,turn_speed,view_speed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p, p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``yume-gym data procworld``; returns the exit status."""
+    parser, args = parse_args(argv)
+    speed = args.speed.split(",")
+    if len(speed) != 3 or not all(_is_number(v) for v in speed):
+        parser.error(f"--speed {args.speed!r} must be three numbers, e.g. 4,2,2")
+    try:
+        config = DataConfig(
+            clips=args.clips, frames=args.frames, size=args.size, seed=args.seed, shard_clips=args.shard_clips,
+            event_share=args.event_share, speed=tuple(float(v) for v in speed),
+        )  # fmt: skip
+    except ValueError as err:
+        parser.error(str(err))
+    paths = write_dataset(args.out, config, progress=not args.quiet)
+    print(f"{config.clips} clips in {len(paths)} shards under {args.out}")
+    return 0
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
