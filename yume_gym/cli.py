@@ -17,6 +17,11 @@ JOBS: dict[str, dict[str | None, str]] = {
     "demo": {None: "yume_gym.demo:main"},
     "doctor": {None: "yume_gym.doctor:main"},
     "data": {"procworld": "procworld.dataset:main"},
+    "train": {
+        "codec": "yume_gym.train.codec:main",
+        "foundation": "yume_gym.train.foundation:main",
+        "distill": "yume_gym.train.distill:main",
+    },
     "bench": {
         "generator": "yume_gym.bench.generator:main",
         "env": "yume_gym.bench.env:main",
@@ -28,6 +33,7 @@ SUMMARIES = {
     "demo": "walk a scripted route through a generated world and write demo.mp4",
     "doctor": "check a released Yume-5B checkpoint directory from file headers, without loading weights",
     "data": "write training datasets (targets: procworld)",
+    "train": "train the embedded model (targets: codec, foundation, distill)",
     "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, procworld)",
 }
 

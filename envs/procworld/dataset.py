@@ -52,6 +52,7 @@ class DataConfig:
     speed: tuple[float, float, float] = (4.0, 2.0, 2.0)  # SpeedSuffix(distance, turn_speed, view_speed)
     event_frames: int = 16
     hold: tuple[int, int] = (4, 40)  # an action is held for this many frames (inclusive range)
+    align: int = 1  # holds and event starts fall on frames 1 + align*k (chunk boundaries after the start frame)
     version: int = field(default=VERSION)
 
     def __post_init__(self) -> None:
@@ -59,6 +60,7 @@ class DataConfig:
             "clips": self.clips >= 1, "frames": self.frames >= 2, "size": 8 <= self.size <= 512,
             "shard_clips": self.shard_clips >= 1, "event_share": 0.0 <= self.event_share <= 1.0,
             "event_frames": self.event_frames >= 1, "hold": 1 <= self.hold[0] <= self.hold[1],
+            "align": 1 <= self.align <= self.hold[1],
         }  # fmt: skip
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -89,11 +91,13 @@ def make_clip(index: int, config: DataConfig) -> dict[str, Any]:
     if rng.random() < config.event_share:
         event_text = sample_event_text(rng)
         event_start = int(rng.integers(config.frames // 4, 3 * config.frames // 4 + 1))
+        event_start = _align(event_start, config.align)
     frames, poses, actions, segments = [], [], [], []
     t = 0
     while t < config.frames:
         action = sample_action(rng, float(world.pose[3]))
-        stop = min(config.frames, t + int(rng.integers(config.hold[0], config.hold[1] + 1)))
+        stop = _align(t + int(rng.integers(config.hold[0], config.hold[1] + 1)), config.align)
+        stop = min(config.frames, max(stop, t + 1))
         caption = caption_for_action(action, speed)
         segments.append({"start": t, "stop": stop, "action_id": action, "caption": caption})
         for start, end in _split(t, stop, event_start):
@@ -122,6 +126,11 @@ def sample_action(rng: np.random.Generator, pitch: float) -> int:
     if abs(pitch) > 0.4 * PITCH_LIMIT and rng.random() < 0.6:
         rotation = ROTATION_INDEX["↓" if pitch > 0 else "↑"]
     return movement * NUM_ROTATIONS + rotation
+
+
+def _align(frame: int, align: int) -> int:
+    """The nearest frame of the form 1 + align*k at or after ``frame`` (``frame`` when align is 1)."""
+    return frame if align == 1 else 1 + align * math.ceil((frame - 1) / align)
 
 
 def _split(start: int, stop: int, cut: int) -> list[tuple[int, int]]:
@@ -223,6 +232,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     p.add_argument("--shard-clips", type=int, default=DataConfig.shard_clips, help="clips per shard file")
     p.add_argument("--event-share", type=float, default=DataConfig.event_share, help="share of clips with an event")
     p.add_argument("--speed", default="4,2,2", help="speed suffix: distance,turn_speed,view_speed")
+    p.add_argument("--align", type=int, default=DataConfig.align,
+                   help="holds and event starts fall on frames 1 + align*k (a world model's chunk length)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p, p.parse_args(argv)
 
@@ -236,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = DataConfig(
             clips=args.clips, frames=args.frames, size=args.size, seed=args.seed, shard_clips=args.shard_clips,
-            event_share=args.event_share, speed=tuple(float(v) for v in speed),
+            event_share=args.event_share, speed=tuple(float(v) for v in speed), align=args.align,
         )  # fmt: skip
     except ValueError as err:
         parser.error(str(err))

@@ -1,9 +1,14 @@
-"""The small text encoder of the embedded model: a T5 encoder over UTF-8 bytes.
+"""The small text encoder of the embedded model: a T5 encoder over words or UTF-8 bytes.
 
 Yume-1.5 encodes its captions with the umt5-xxl encoder. The embedded model uses the same
-recipe at toy size: a transformers ``T5EncoderModel`` (gated-GELU FFN like umt5) with
-transformers' ``ByT5Tokenizer``, which maps UTF-8 bytes to ids with no vocabulary file, so
-the tokenizer ships with the code and works fully offline.
+recipe at toy size: a transformers ``T5EncoderModel`` (gated-GELU FFN like umt5) with one of
+two offline tokenizers:
+
+- a word-level vocabulary learned from the training captions
+  (:mod:`yume_gym.model.word_tokenizer`), stored in the config, so it ships inside the
+  weight file; a caption is a few dozen tokens. The trained embedded model uses it.
+- with no vocabulary, transformers' ``ByT5Tokenizer``, which maps UTF-8 bytes to ids and
+  needs no file at all; captions are long (see below).
 
 Captions follow the released training recipe (DESIGN.md, "Actions and captions"): the action
 text and the event text are encoded separately, each trimmed to its own tokens (end-of-
@@ -16,7 +21,11 @@ sequence token; if action + event is longer than ``text_len``, the rows past
 ``text_len`` are dropped, so the event is cut first. Both cases emit a warning.
 
 Byte tokens are long: an action caption with its speed sentence is 189-254 tokens, hence the
-defaults ``max_length`` 256 and ``text_len`` 512 (the released model's text length).
+defaults ``max_length`` 256 and ``text_len`` 512 (the released model's text length). With the
+word vocabulary an action caption is about 50 tokens.
+
+``encode_batch`` is for inference (no gradients, cached actions); calling the module
+(``forward``) gives the same layout with gradients, for training it with the generator.
 
 Embeddings are computed under ``torch.no_grad`` (not inference mode, so that a trainable
 model may take them as input), with no dropout, one text per forward pass, so a text's
@@ -37,6 +46,8 @@ import torch
 from torch import nn
 from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
 
+from yume_gym.model.word_tokenizer import check_vocabulary, word_tokenizer
+
 from yume_gym.model.weights_file import (
     config_from_dict,
     load_weights_strict,
@@ -46,6 +57,7 @@ from yume_gym.model.weights_file import (
 
 TEXT_ENCODER_KIND = "yume_gym.text_encoder"
 _BYT5_VOCAB = 384  # 3 special ids + 256 bytes + 125 sentinel ids, as ByT5 uses
+_EOS_ID = 1  # both tokenizers: 0 pad, 1 end of sequence
 
 
 @dataclass
@@ -54,6 +66,7 @@ class TextEncoderConfig:
 
     ``max_length`` caps the tokens of each caption part, ``text_len`` the padded length of a
     whole caption (action + event). ``cache_size`` bounds the action-embedding cache.
+    ``vocab`` is a word-level vocabulary (token id = position); None tokenizes UTF-8 bytes.
     """
 
     d_model: int = 64
@@ -63,6 +76,7 @@ class TextEncoderConfig:
     max_length: int = 256
     text_len: int = 512
     cache_size: int = 1024
+    vocab: list[str] | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -81,11 +95,13 @@ class TextEncoderConfig:
             raise ValueError(
                 f"d_model {self.d_model} must be divisible by num_heads {self.num_heads}"
             )
+        if self.vocab is not None:
+            check_vocabulary(self.vocab)
 
     def t5_config(self) -> T5Config:
         """The transformers config of the underlying T5 encoder."""
         return T5Config(
-            vocab_size=_BYT5_VOCAB,
+            vocab_size=_BYT5_VOCAB if self.vocab is None else len(self.vocab),
             d_model=self.d_model,
             d_kv=self.d_model // self.num_heads,
             d_ff=self.d_ff,
@@ -113,7 +129,8 @@ class TextEncoder(nn.Module):
     def __init__(self, config: TextEncoderConfig) -> None:
         super().__init__()
         self.config = config
-        self.tokenizer = ByT5Tokenizer()
+        self._words = None if config.vocab is None else word_tokenizer(config.vocab)
+        self._bytes = ByT5Tokenizer() if config.vocab is None else None
         self.t5 = T5EncoderModel(config.t5_config())
         self.t5.eval()
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
@@ -140,7 +157,7 @@ class TextEncoder(nn.Module):
     def token_count(self, text: str) -> int:
         """Tokens of ``text`` after truncation to ``max_length`` (end-of-sequence included)."""
         _check_text(text, "text")
-        return min(len(self.tokenizer(text)["input_ids"]), self.config.max_length)
+        return min(len(self._ids(text)), self.config.max_length)
 
     @torch.no_grad()
     def encode_parts(self, texts: list[str]) -> list[torch.Tensor]:
@@ -173,25 +190,41 @@ class TextEncoder(nn.Module):
         cached; event embeddings are not cached.
         """
         pairs = _check_captions(captions)
-        actions = self._cached_actions([a for a, _ in pairs])
+        embeddings = self._cached_actions([a for a, _ in pairs])
         events = [e for _, e in pairs if e]
-        event_embs = iter(self.encode_parts(events))
-        weight = self.t5.shared.weight
-        out = torch.zeros(
-            len(pairs), self.text_len, self.d_model, device=weight.device, dtype=weight.dtype
-        )
+        embeddings.update(zip(events, self.encode_parts(events), strict=True))
+        return self._assemble(pairs, embeddings)
+
+    def forward(self, captions: list[tuple[str, str | None]]) -> torch.Tensor:
+        """(B, text_len, d_model) like :meth:`encode_batch`, with gradients and no cache.
+
+        The distinct texts of the batch run through the encoder once, as one padded batch
+        with an attention mask (equal to encoding them one by one up to float rounding).
+        """
+        pairs = _check_captions(captions)
+        texts = list(dict.fromkeys([a for a, _ in pairs] + [e for _, e in pairs if e]))
+        ids = [self._tokenize(t)[0] for t in texts]
+        padded = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True)  # (U, L_max), pad id 0
+        lengths = torch.tensor([len(i) for i in ids], device=padded.device)
+        mask = torch.arange(padded.shape[1], device=padded.device)[None] < lengths[:, None]
+        hidden = self.t5(input_ids=padded, attention_mask=mask.long()).last_hidden_state  # (U, L_max, D)
+        embeddings = {t: hidden[i, : len(ids[i])] for i, t in enumerate(texts)}
+        return self._assemble(pairs, embeddings)
+
+    def _assemble(self, pairs: list[tuple[str, str | None]], embeddings: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Action then event embeddings per caption, cut to and zero-padded to text_len rows."""
+        rows = []
         for i, (action, event) in enumerate(pairs):
-            parts = [actions[action]] + ([next(event_embs)] if event else [])
-            joined = torch.cat(parts, dim=0)  # (L_action + L_event, d_model)
+            joined = torch.cat([embeddings[action]] + ([embeddings[event]] if event else []))  # (L, D)
             if joined.shape[0] > self.text_len:
                 warnings.warn(
                     f"caption {i} has {joined.shape[0]} tokens, more than text_len "
                     f"{self.text_len}; keeping the first {self.text_len} (the event is cut first)",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
-            n = min(joined.shape[0], self.text_len)
-            out[i, :n] = joined[:n]
-        return out  # (B, text_len, d_model)
+            joined = joined[: self.text_len]
+            rows.append(torch.nn.functional.pad(joined, (0, 0, 0, self.text_len - joined.shape[0])))
+        return torch.stack(rows)  # (B, text_len, d_model)
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses and size of the action-embedding cache."""
@@ -220,14 +253,20 @@ class TextEncoder(nn.Module):
     def _tokenize(self, text: str) -> torch.Tensor:
         """Token ids (1, L) of ``text``, cut to max_length tokens (keeping the end-of-sequence)."""
         limit = self.config.max_length
-        ids = self.tokenizer(text)["input_ids"]
+        ids = self._ids(text)
         if len(ids) > limit:
             warnings.warn(
                 f"text of {len(ids)} tokens is cut to max_length {limit}: {text[:40]!r}...",
                 stacklevel=2,
             )
-            ids = ids[: limit - 1] + [self.tokenizer.eos_token_id]
+            ids = ids[: limit - 1] + [_EOS_ID]
         return torch.tensor([ids], device=self.t5.shared.weight.device)  # (1, L)
+
+    def _ids(self, text: str) -> list[int]:
+        """Token ids of ``text``, ending with the end-of-sequence id."""
+        if self._words is not None:
+            return self._words.encode(text).ids
+        return self._bytes(text)["input_ids"]
 
 
 def _check_text(text: object, name: str) -> None:

@@ -1,0 +1,77 @@
+"""(history, chunk, caption) training samples cut from encoded clips, laid out as at inference.
+
+A world starts from an image as one chunk of that image's latent repeated (see
+:mod:`yume_gym.world`), so a clip of latents z_0 .. z_{T-1} becomes the episode
+``[z_0] * F + [z_1 .. z_{T-1}]``: chunk 0 is the opening chunk, and chunk k >= 1 holds frames
+F*(k-1)+1 .. F*k, all moved by one action (datasets written with ``--align F`` hold actions and
+start events on these boundaries). A sample for chunk k takes the episode's first k chunks as
+its history and caption (action text, scene text): the action that moved the chunk's frames,
+and the clip's event once it has started.
+
+Two kinds of batches, as in the paper's alternating text-to-video and image-to-video training:
+*text start* (the opening chunk with no history, the no-op action and the scene caption) and
+*image start* (chunk k >= 1 given k chunks of history; the scene caption is included with
+probability ``prompt_share``, since a world may start from an image alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from yume_gym.actions import SpeedSuffix, caption_for_action
+from yume_gym.train.latents import LatentClips
+
+NOOP_ACTION = 0
+
+
+@dataclass
+class ChunkBatch:
+    """``chunk`` (B, C, F, h, w) clean latents, ``history`` (B, C, k*F, h, w) or None, captions."""
+
+    chunk: torch.Tensor
+    history: torch.Tensor | None
+    captions: list[tuple[str, str | None]]
+
+
+def episode_latents(latents: torch.Tensor, chunk_latents: int) -> torch.Tensor:
+    """(T, C, h, w) clip latents -> (F + T - 1, C, h, w): z_0 repeated F times, then z_1 .. z_{T-1}."""
+    return torch.cat([latents[:1].expand(chunk_latents, -1, -1, -1), latents[1:]])
+
+
+def num_chunks(clips: LatentClips, chunk_latents: int) -> int:
+    """Chunks per episode after the opening one."""
+    return (clips.latents.shape[1] - 1) // chunk_latents
+
+
+def scene_text(record: dict, frame: int, with_prompt: bool) -> str | None:
+    """The caption's second part at ``frame``: the scene caption (if wanted), then the event once started."""
+    event_on = record["event"] is not None and 0 <= record["event_start"] <= frame
+    parts = [record["scene"] if with_prompt else None, record["event"] if event_on else None]
+    text = " ".join(p for p in parts if p)
+    return text or None
+
+
+def sample_batch(clips: LatentClips, rng: np.random.Generator, batch: int, chunk_latents: int,
+                 text_start_share: float, prompt_share: float) -> ChunkBatch:
+    """One training batch (see the module doc); every row has the same history length."""
+    rows = rng.integers(len(clips), size=batch)
+    speed = SpeedSuffix(*clips.settings["speed"])
+    f = chunk_latents
+    text_start = rng.random() < text_start_share
+    k = 0 if text_start else int(rng.integers(1, num_chunks(clips, f) + 1))
+    chunks, histories, captions = [], [], []
+    for n in rows:
+        episode = episode_latents(clips.latents[n], f)  # (F + T - 1, C, h, w)
+        chunks.append(episode[k * f : (k + 1) * f])
+        histories.append(episode[: k * f])
+        record = clips.records[n]
+        frame = max(0, f * (k - 1) + 1) if k else 0
+        action = NOOP_ACTION if k == 0 else int(clips.actions[n, frame])
+        with_prompt = text_start or rng.random() < prompt_share
+        captions.append((caption_for_action(action, speed), scene_text(record, frame, with_prompt)))
+    chunk = torch.stack(chunks).permute(0, 2, 1, 3, 4).float()  # (B, C, F, h, w)
+    history = torch.stack(histories).permute(0, 2, 1, 3, 4).float() if k else None  # (B, C, kF, h, w)
+    return ChunkBatch(chunk, history, captions)

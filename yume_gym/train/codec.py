@@ -1,0 +1,123 @@
+"""``yume-gym train codec``: fit the small video codec to procworld frames.
+
+The codec (:mod:`yume_gym.model.codec`) is trained as an image autoencoder on random frames of
+the dataset with a mean squared error; at the end its per-channel latent normalisation is
+fitted on training frames and its reconstruction PSNR measured on the dataset's last clips,
+which training never sees. Output in ``--out``: ``codec.safetensors``, ``codec_eval.json``,
+``log.csv`` and the resumable ``checkpoint.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from yume_gym.model.codec import CodecConfig, LatentCodec, build_codec, reconstruction_loss, save_codec
+from yume_gym.train.args import option, parse_args
+from yume_gym.train.checkpoint import load_checkpoint, restore_random_states
+from yume_gym.train.clips import ClipSet, load_clips
+from yume_gym.train.loop import LoopSettings, cosine_lr, run_loop, set_lr
+
+CODEC_FILE = "codec.safetensors"
+EVAL_FILE = "codec_eval.json"
+
+
+@dataclass
+class CodecArgs:
+    data: str = option("data/procworld", "procworld dataset directory")
+    out: str = option("runs/codec", "run directory (re-running resumes from its checkpoint)")
+    steps: int = option(3000, "training steps")
+    minutes: float | None = option(None, "stop after this many minutes (a later run resumes)")
+    batch: int = option(32, "frames per step")
+    lr: float = option(1e-3, "peak learning rate")
+    max_clips: int = option(1000, "clips loaded from the dataset (the last 5% are held out)")
+    latent_channels: int = option(16, "latent channels")
+    spatial_stride: int = option(8, "spatial downsampling (power of two)")
+    base_channels: int = option(16, "channels of the first encoder stage")
+    max_channels: int = option(64, "channel cap of the deeper stages")
+    seed: int = option(0, "random seed")
+    threads: int = option(2, "CPU threads")
+    device: str = option("cpu", "torch device")
+    progress: bool = option(True, "show a progress bar")
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch < 1 or self.max_clips < 2:
+            raise ValueError(f"steps={self.steps}, batch={self.batch} and max_clips={self.max_clips} "
+                             "must be >= 1, >= 1 and >= 2")
+
+
+def to_video(frames: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (1, 3, N, H, W) float in [-1, 1] (frames as one clip of N)."""
+    video = torch.from_numpy(frames).to(device).permute(3, 0, 1, 2)[None]  # (1, 3, N, H, W)
+    return video.float() / 127.5 - 1.0
+
+
+def psnr(codec: LatentCodec, frames: np.ndarray, device: torch.device, batch: int = 64) -> float:
+    """Mean PSNR (dB, pixels in [0, 255]) of ``frames`` (N, H, W, 3) through encode/decode."""
+    values = []
+    with torch.no_grad():
+        for i in range(0, len(frames), batch):
+            video = to_video(frames[i : i + batch], device)
+            recon = codec.decode(codec.encode(video))
+            mse = ((recon - video) * 127.5).square().mean(dim=(1, 3, 4))  # (1, N)
+            values.append(10 * torch.log10(255.0**2 / mse.clamp_min(1e-10)))
+    return float(torch.cat(values, dim=1).mean())
+
+
+def split(clips: ClipSet) -> tuple[np.ndarray, np.ndarray]:
+    """(training frames, held-out frames) as (N, H, W, 3): the last 5% of clips are held out."""
+    held = max(1, len(clips) // 20)
+    frames = clips.frames
+    return frames[:-held].reshape(-1, *frames.shape[2:]), frames[-held:].reshape(-1, *frames.shape[2:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``yume-gym train codec``; returns the exit status."""
+    args = parse_args(CodecArgs, argv, "yume-gym train codec", __doc__.splitlines()[0])
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    device, out = torch.device(args.device), Path(args.out)
+    clips = load_clips(args.data, args.max_clips)
+    train_frames, held_frames = split(clips)
+    config = CodecConfig(image_size=train_frames.shape[1], latent_channels=args.latent_channels,
+                         spatial_stride=args.spatial_stride, base_channels=args.base_channels,
+                         max_channels=args.max_channels)
+    codec = build_codec(config, device=device)
+    optimizer = torch.optim.AdamW(codec.parameters(), lr=args.lr, weight_decay=0.0)
+    saved = load_checkpoint(out / "checkpoint.pt")
+    start = 0
+    if saved is not None:
+        codec.load_state_dict(saved["codec"])
+        optimizer.load_state_dict(saved["optimizer"])
+        restore_random_states(saved["random"])
+        start = saved["step"]
+    rng = np.random.default_rng([args.seed, start])
+
+    def train_step(step: int) -> dict[str, float]:
+        set_lr(optimizer, cosine_lr(step, args.steps, args.lr, warmup=100))
+        pick = rng.integers(len(train_frames), size=args.batch)
+        loss = reconstruction_loss(codec, to_video(train_frames[pick], device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"mse": loss.item(), "psnr": 10 * math.log10(4.0 / max(loss.item(), 1e-10))}
+
+    def state() -> dict:
+        return {"codec": codec.state_dict(), "optimizer": optimizer.state_dict(), "args": asdict(args)}
+
+    settings = LoopSettings(out, args.steps, args.minutes, progress=args.progress)
+    step = run_loop("codec", settings, start, train_step, state, ["mse", "psnr"])
+    codec.eval()
+    fit = train_frames[np.random.default_rng(args.seed).integers(len(train_frames), size=512)]
+    codec.fit_normalisation(to_video(fit, device))
+    save_codec(codec, out / CODEC_FILE)
+    report = {"step": step, "held_out_frames": len(held_frames), "psnr_db": psnr(codec, held_frames, device)}
+    (out / EVAL_FILE).write_text(json.dumps(report, indent=2))
+    print(f"codec at step {step}: held-out PSNR {report['psnr_db']:.2f} dB -> {out / CODEC_FILE}")
+    return 0

@@ -1,0 +1,168 @@
+"""``yume-gym train foundation``: the rectified-flow foundation model on encoded procworld clips.
+
+The generator (TSCM history, channel branch) and the small T5 text encoder train together
+(the encoder's word vocabulary is learned from the dataset's captions) with the flow-matching
+loss on (history, chunk, caption) samples (:mod:`yume_gym.train.chunks`): text-start and
+image-start batches alternate, noise levels are logit-normal with a shift, and a share of
+captions is dropped (zero context) so that the model also learns the unconditional velocity
+used for classifier-free guidance. An exponential moving average of the weights is kept and
+exported. Output in ``--out``: ``latents.safetensors`` (the encoded clips), ``checkpoint.pt``,
+``log.csv``, and ``bundle/`` (a world-model directory, :func:`yume_gym.world_model.read_world_model`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from procworld.events import event_phrases
+from yume_gym.actions import NUM_ACTIONS, SpeedSuffix, caption_for_action
+from yume_gym.model import PRESETS, YumeDiT, build_generator
+from yume_gym.model.codec import load_codec
+from yume_gym.model.config import GeneratorConfig
+from yume_gym.model.text_encoder import TextEncoder, TextEncoderConfig
+from yume_gym.model.word_tokenizer import learn_vocabulary
+from yume_gym.sampling import flow_matching_loss, sample_training_sigmas
+from yume_gym.train.args import option, parse_args
+from yume_gym.train.checkpoint import load_checkpoint, restore_random_states
+from yume_gym.train.chunks import sample_batch
+from yume_gym.train.latents import LatentClips, encode_dataset, load_latents
+from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, cosine_lr, run_loop, set_lr
+from yume_gym.world_model import GenerationConfig, WorldModel, save_world_model
+
+LATENTS_FILE = "latents.safetensors"
+BUNDLE_DIR = "bundle"
+
+
+@dataclass
+class FoundationArgs:
+    data: str = option("data/procworld", "procworld dataset directory (written with --align equal to --chunk-latents)")
+    codec: str = option("runs/codec/codec.safetensors", "trained codec file")
+    out: str = option("runs/foundation", "run directory (re-running resumes from its checkpoint)")
+    steps: int = option(20000, "training steps")
+    minutes: float | None = option(None, "stop after this many minutes (a later run resumes)")
+    batch: int = option(32, "samples per step")
+    lr: float = option(5e-4, "peak learning rate")
+    preset: str = option("tiny", "generator preset")
+    text_len: int = option(128, "caption tokens (action + scene/event parts)")
+    chunk_latents: int = option(4, "latent frames per chunk")
+    text_start_share: float = option(0.15, "share of text-start batches (opening chunk, no history)")
+    prompt_share: float = option(0.5, "share of image-start samples whose caption includes the scene text")
+    caption_dropout: float = option(0.1, "share of samples trained without text (for guidance)")
+    train_shift: float = option(3.0, "shift of the logit-normal training noise levels")
+    ema: float = option(0.999, "decay of the exported moving average of the weights")
+    max_clips: int | None = option(None, "use only the first N clips")
+    seed: int = option(0, "random seed")
+    threads: int = option(2, "CPU threads")
+    device: str = option("cpu", "torch device")
+    progress: bool = option(True, "show a progress bar")
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
+        if not 0.0 <= self.caption_dropout < 1.0 or not 0.0 <= self.text_start_share <= 1.0:
+            raise ValueError("caption_dropout must be in [0, 1) and text_start_share in [0, 1]")
+
+
+class Trainee(nn.Module):
+    """The modules trained together: generator and text encoder."""
+
+    def __init__(self, generator: YumeDiT, text_encoder: TextEncoder) -> None:
+        super().__init__()
+        self.generator, self.text_encoder = generator, text_encoder
+
+
+def caption_texts(clips: LatentClips) -> list[str]:
+    """Every text the model may read: action captions, event phrases, scene captions, numbers."""
+    speed = SpeedSuffix(*clips.settings["speed"])
+    texts = [caption_for_action(a, speed) for a in range(NUM_ACTIONS)]
+    texts += [p for phrases in event_phrases().values() for p in phrases]
+    texts += [r["scene"] for r in clips.records] + [" ".join(str(i) for i in range(11))]
+    return texts
+
+
+def build_trainee(args: FoundationArgs, vocab: list[str]) -> Trainee:
+    """A fresh generator + word-level text encoder sized by ``args``."""
+    generator_config = dataclasses.replace(PRESETS[args.preset], text_len=args.text_len)
+    text_config = TextEncoderConfig(d_model=generator_config.text_dim, max_length=args.text_len // 2,
+                                    text_len=args.text_len, vocab=vocab)
+    return Trainee(build_generator(generator_config), TextEncoder(text_config))
+
+
+def rebuild_trainee(saved: dict) -> Trainee:
+    """The trainee of a checkpoint, built from the configs it stores."""
+    generator = YumeDiT(GeneratorConfig.from_dict(saved["generator_config"]))
+    return Trainee(generator, TextEncoder(TextEncoderConfig(**saved["text_config"])))
+
+
+def export_bundle(trainee: nn.Module, codec_path: str, chunk_latents: int, speed: SpeedSuffix,
+                  out: Path, note: str) -> Path:
+    """Save ``trainee`` (a :class:`Trainee`) with the codec as a world-model directory."""
+    codec = load_codec(codec_path)
+    generation = GenerationConfig(frame_height=codec.config.image_size, frame_width=codec.config.image_size,
+                                  chunk_latents=chunk_latents, steps=4, shift=1.0, speed=speed)
+    model = WorldModel(trainee.generator, codec, trainee.text_encoder, generation, is_trained=True, source=str(out))
+    return save_world_model(model, out, note=note)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``yume-gym train foundation``; returns the exit status."""
+    args = parse_args(FoundationArgs, argv, "yume-gym train foundation", __doc__.splitlines()[0])
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out, device = Path(args.out), torch.device(args.device)
+    latents_path = out / LATENTS_FILE
+    if not latents_path.is_file():
+        encode_dataset(args.data, load_codec(args.codec, device=device), latents_path, args.max_clips, args.progress)
+    clips = load_latents(latents_path)
+    saved = load_checkpoint(out / CHECKPOINT_FILE)
+    trainee = build_trainee(args, learn_vocabulary(caption_texts(clips))) if saved is None else rebuild_trainee(saved)
+    trainee.to(device).train()
+    ema = AveragedModel(trainee, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
+    optimizer = torch.optim.AdamW(trainee.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    start = 0
+    if saved is not None:
+        trainee.load_state_dict(saved["trainee"])
+        ema.load_state_dict(saved["ema"])
+        optimizer.load_state_dict(saved["optimizer"])
+        restore_random_states(saved["random"])
+        start = saved["step"]
+    rng = np.random.default_rng([args.seed, start])
+
+    def train_step(step: int) -> dict[str, float]:
+        set_lr(optimizer, cosine_lr(step, args.steps, args.lr, warmup=300))
+        batch = sample_batch(clips, rng, args.batch, args.chunk_latents, args.text_start_share, args.prompt_share)
+        x0 = batch.chunk.to(device)
+        history = None if batch.history is None else batch.history.to(device)
+        context = trainee.text_encoder(batch.captions)  # (B, text_len, D)
+        keep = torch.rand(len(x0), device=device) >= args.caption_dropout
+        context = context * keep[:, None, None]
+        sigma = sample_training_sigmas(len(x0), shift=args.train_shift).to(device)
+        noise = torch.randn_like(x0)
+        loss = flow_matching_loss(lambda x, t: trainee.generator(x, t, context, history), x0, sigma, noise)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = nn.utils.clip_grad_norm_(trainee.parameters(), 1.0)
+        optimizer.step()
+        ema.update_parameters(trainee)
+        history_len = 0 if history is None else history.shape[2]
+        return {"loss": loss.item(), "grad_norm": float(grad_norm), "history": float(history_len)}
+
+    def state() -> dict:
+        return {"trainee": trainee.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
+                "generator_config": trainee.generator.config.to_dict(),
+                "text_config": asdict(trainee.text_encoder.config), "args": asdict(args)}
+
+    settings = LoopSettings(out, args.steps, args.minutes, progress=args.progress)
+    step = run_loop("foundation", settings, start, train_step, state, ["loss", "grad_norm", "history"])
+    speed = SpeedSuffix(*clips.settings["speed"])
+    export_bundle(ema.module, args.codec, args.chunk_latents, speed, out / BUNDLE_DIR,
+                  note=f"foundation model, EMA weights at step {step}")
+    print(f"foundation at step {step} -> {out / BUNDLE_DIR}")
+    return 0
