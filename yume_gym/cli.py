@@ -16,11 +16,13 @@ from typing import Callable
 JOBS: dict[str, dict[str | None, str]] = {
     "demo": {None: "yume_gym.demo:main"},
     "doctor": {None: "yume_gym.doctor:main"},
+    "eval": {None: "yume_gym.evaluation.report:main"},
     "data": {"procworld": "procworld.dataset:main"},
     "train": {
         "codec": "yume_gym.train.codec:main",
         "foundation": "yume_gym.train.foundation:main",
         "distill": "yume_gym.train.distill:main",
+        "idm": "yume_gym.evaluation.train_inverse_dynamics:main",
     },
     "bench": {
         "generator": "yume_gym.bench.generator:main",
@@ -32,8 +34,9 @@ JOBS: dict[str, dict[str | None, str]] = {
 SUMMARIES = {
     "demo": "walk a scripted route through a generated world and write demo.mp4",
     "doctor": "check a released Yume-5B checkpoint directory from file headers, without loading weights",
+    "eval": "measure a world model against procworld on held-out scenes; write docs/results.md",
     "data": "write training datasets (targets: procworld)",
-    "train": "train the embedded model (targets: codec, foundation, distill)",
+    "train": "train the embedded model (targets: codec, foundation, distill, idm)",
     "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, procworld)",
 }
 

@@ -67,11 +67,19 @@ def sample_batch(clips: LatentClips, rng: np.random.Generator, batch: int, chunk
         episode = episode_latents(clips.latents[n], f)  # (F + T - 1, C, h, w)
         chunks.append(episode[k * f : (k + 1) * f])
         histories.append(episode[: k * f])
-        record = clips.records[n]
-        frame = max(0, f * (k - 1) + 1) if k else 0
-        action = NOOP_ACTION if k == 0 else int(clips.actions[n, frame])
-        with_prompt = text_start or rng.random() < prompt_share
-        captions.append((caption_for_action(action, speed), scene_text(record, frame, with_prompt)))
+        if text_start:
+            captions.append((caption_for_action(NOOP_ACTION, speed), scene_text(clips.records[n], 0, True)))
+        else:
+            captions.append(chunk_caption(clips, n, k, f, rng.random() < prompt_share))
     chunk = torch.stack(chunks).permute(0, 2, 1, 3, 4).float()  # (B, C, F, h, w)
     history = torch.stack(histories).permute(0, 2, 1, 3, 4).float() if k else None  # (B, C, kF, h, w)
     return ChunkBatch(chunk, history, captions)
+
+
+def chunk_caption(clips: LatentClips, n: int, k: int, chunk_latents: int,
+                  with_prompt: bool) -> tuple[str, str | None]:
+    """The caption of chunk ``k`` >= 1 of clip ``n``'s episode."""
+    frame = chunk_latents * (k - 1) + 1
+    speed = SpeedSuffix(*clips.settings["speed"])
+    action = caption_for_action(int(clips.actions[n, frame]), speed)
+    return action, scene_text(clips.records[n], frame, with_prompt)

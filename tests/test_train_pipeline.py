@@ -1,0 +1,80 @@
+"""The whole training recipe at toy size: data, codec, foundation, distillation, classifier, eval.
+
+Each stage runs through its command-line entry point for a few steps, as a user would run it,
+and its outputs are checked: files, resumption, and that the exported bundles load strictly.
+"""
+
+import json
+
+import pytest
+
+from procworld.dataset import DataConfig, write_dataset
+from yume_gym.cli import main as cli
+from yume_gym.world_model import read_world_model
+
+THREADS = ["--threads", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    write_dataset(root / "data", DataConfig(clips=6, frames=9, size=32, shard_clips=3, align=4), progress=False)
+    assert cli(["train", "codec", "--data", str(root / "data"), "--out", str(root / "codec"), "--steps", "2",
+                "--batch", "4", "--max-clips", "6", *THREADS]) == 0
+    assert cli(["train", "foundation", "--data", str(root / "data"), "--codec", str(root / "codec/codec.safetensors"),
+                "--out", str(root / "foundation"), "--steps", "2", "--batch", "2", *THREADS]) == 0
+    return root
+
+
+def test_codec_stage_writes_weights_and_held_out_psnr(runs):
+    report = json.loads((runs / "codec/codec_eval.json").read_text())
+    assert report["step"] == 2 and report["held_out_frames"] > 0 and report["psnr_db"] > 0
+    assert (runs / "codec/codec.safetensors").is_file()
+
+
+def test_foundation_bundle_loads_strictly_with_a_word_vocabulary(runs):
+    model = read_world_model(runs / "foundation/bundle")
+    assert model.is_trained
+    assert model.text_encoder.config.vocab[:3] == ["<pad>", "</s>", "<unk>"]
+    assert model.generation.chunk_latents == 4 and model.chunk_frames == 4
+    assert model.generator.config.text_len == model.text_encoder.config.text_len == 128
+
+
+def test_foundation_resumes_from_its_checkpoint(runs):
+    assert cli(["train", "foundation", "--data", str(runs / "data"), "--codec", str(runs / "codec/codec.safetensors"),
+                "--out", str(runs / "foundation"), "--steps", "3", "--batch", "2", *THREADS]) == 0
+    rows = (runs / "foundation/log.csv").read_text().splitlines()
+    assert rows[0].startswith("step,loss") and [r.split(",")[0] for r in rows[1:]] == ["2", "3"]
+
+
+def test_distillation_exports_a_four_step_student(runs):
+    assert cli(["train", "distill", "--foundation", str(runs / "foundation"), "--out", str(runs / "distill"),
+                "--steps", "2", "--batch", "2", "--max-chunks", "2", *THREADS]) == 0
+    student = read_world_model(runs / "distill/bundle")
+    assert (student.generation.steps, student.generation.shift) == (4, 1.0)
+    teacher = read_world_model(runs / "foundation/bundle")
+    changed = [n for n, p in student.generator.state_dict().items()
+               if not p.equal(teacher.generator.state_dict()[n])]
+    assert changed, "two DMD steps left every student weight unchanged"
+
+
+def test_inverse_dynamics_and_eval_write_a_report(runs):
+    assert cli(["train", "idm", "--data", str(runs / "data"), "--out", str(runs / "idm"), "--steps", "2",
+                "--batch", "4", "--max-clips", "6", *THREADS]) == 0
+    accuracy = json.loads((runs / "idm/idm_eval.json").read_text())
+    assert 0.0 <= accuracy["action"] <= 1.0
+    out = runs / "docs/results.md"
+    assert cli(["eval", "--model", str(runs / "foundation/bundle"), "--idm", str(runs / "idm/idm.safetensors"),
+                "--episodes", "2", "--chunks", "2", "--event-trials", "1", "--latency-chunks", "2",
+                "--teacher", str(runs / "foundation/bundle"), "--teacher-steps", "2", "--out", str(out),
+                "--threads", "1"]) == 0
+    text = out.read_text()
+    for section in ("## Fidelity and action following", "## Event following", "## Speed", "copy the start frame"):
+        assert section in text
+    assert (runs / "docs/results/fidelity_and_speed.png").stat().st_size > 1000
+    assert (runs / "docs/results/sample.gif").is_file()
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="yume-gym data procworld"):
+        cli(["train", "codec", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "codec"), *THREADS])

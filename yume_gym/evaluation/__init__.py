@@ -1,0 +1,1 @@
+"""Measuring a world model against the procedural ground truth (``yume-gym eval``)."""

@@ -1,0 +1,166 @@
+"""``yume-gym train distill``: self-forcing DMD distillation of the foundation model to 4 steps.
+
+The student, the real score and the critic (fake score) all start from the foundation model's
+exported weights (``<foundation>/bundle``); the real score and the text encoder stay frozen.
+Each generator step rolls the student out autoregressively from a clip's start image for
+1..``max_chunks`` chunks with the inference sampler, its own chunks becoming the history that
+TSCM compresses (so training sees what inference sees), and trains the last chunk at a random
+exit step with the DMD loss (:mod:`yume_gym.train.dmd`); the real score uses classifier-free
+guidance. The critic then takes ``critic_updates`` flow-matching steps on the student's
+chunks. Output in ``--out``: ``checkpoint.pt``, ``log.csv`` and ``bundle/`` (the distilled
+world model, 4 steps).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from yume_gym.actions import SpeedSuffix, caption_for_action
+from yume_gym.sampling import FlowSchedule, flow_matching_loss, sample, sample_training_sigmas
+from yume_gym.train.args import option, parse_args
+from yume_gym.train.checkpoint import load_checkpoint, restore_random_states
+from yume_gym.train.chunks import NOOP_ACTION, chunk_caption, episode_latents, num_chunks, scene_text
+from yume_gym.train.dmd import dmd_loss, guided_velocity, student_sample
+from yume_gym.train.foundation import BUNDLE_DIR, LATENTS_FILE
+from yume_gym.train.latents import LatentClips, load_latents
+from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, run_loop
+from yume_gym.world_model import WorldModel, read_world_model, save_world_model
+
+
+@dataclass
+class DistillArgs:
+    foundation: str = option("runs/foundation", "foundation run directory (its bundle/ and latents)")
+    out: str = option("runs/distill", "run directory (re-running resumes from its checkpoint)")
+    steps: int = option(2000, "generator steps")
+    minutes: float | None = option(None, "stop after this many minutes (a later run resumes)")
+    batch: int = option(8, "episodes per step")
+    lr: float = option(5e-5, "generator learning rate")
+    critic_lr: float = option(2e-5, "critic learning rate")
+    critic_updates: int = option(2, "critic steps per generator step")
+    max_chunks: int = option(4, "longest self-rollout (chunks after the opening one)")
+    text_start_share: float = option(0.15, "share of steps that distill the text-start opening chunk")
+    prompt_share: float = option(0.5, "share of episodes whose captions include the scene text")
+    guidance: float = option(3.0, "classifier-free guidance scale of the real score")
+    student_steps: int = option(4, "sampling steps of the student")
+    student_shift: float = option(1.0, "schedule shift of the student (1: t = 1000, 750, 500, 250)")
+    seed: int = option(0, "random seed")
+    threads: int = option(2, "CPU threads")
+    device: str = option("cpu", "torch device")
+    progress: bool = option(True, "show a progress bar")
+
+    def __post_init__(self) -> None:
+        if self.max_chunks < 1 or self.critic_updates < 1 or self.batch < 1:
+            raise ValueError("max_chunks, critic_updates and batch must be >= 1")
+
+
+@dataclass
+class Rollout:
+    """The student's trainable chunk ``x0`` (B, C, F, h, w), its history and text context."""
+
+    x0: Tensor
+    history: Tensor | None
+    context: Tensor
+    chunks: int
+
+
+def rollout(student: nn.Module, model: WorldModel, clips: LatentClips, rng: np.random.Generator,
+            args: DistillArgs, schedule: FlowSchedule, device: torch.device) -> Rollout:
+    """Roll the student out through its own history; the last chunk keeps its gradients."""
+    f = model.generation.chunk_latents
+    rows = rng.integers(len(clips), size=args.batch)
+    with_prompt = [bool(rng.random() < args.prompt_share) for _ in rows]
+    if rng.random() < args.text_start_share:
+        speed = SpeedSuffix(*clips.settings["speed"])
+        captions = [(caption_for_action(NOOP_ACTION, speed), scene_text(clips.records[n], 0, True)) for n in rows]
+        plan, history = [captions], None
+    else:
+        k_last = int(rng.integers(1, min(args.max_chunks, num_chunks(clips, f)) + 1))
+        plan = [[chunk_caption(clips, n, k, f, w) for n, w in zip(rows, with_prompt)] for k in range(1, k_last + 1)]
+        opening = torch.stack([episode_latents(clips.latents[n], f)[:f] for n in rows])  # (B, F, C, h, w)
+        history = opening.permute(0, 2, 1, 3, 4).float().to(device)  # (B, C, F, h, w)
+    shape = (args.batch, *model.chunk_latent_shape)
+    for i, captions in enumerate(plan):
+        context = model.text_encoder.encode_batch(captions).to(device)  # (B, text_len, D)
+        noise = torch.randn(shape, device=device)
+
+        def velocity(x: Tensor, t: Tensor, context=context, history=history) -> Tensor:
+            return student(x, t, context, history)
+
+        if i < len(plan) - 1:
+            with torch.no_grad():
+                history = torch.cat([history, sample(velocity, noise, schedule)], dim=2)
+            continue
+        exit_step = int(rng.integers(schedule.steps))
+        return Rollout(student_sample(velocity, noise, schedule, exit_step), history, context, len(plan))
+    raise AssertionError("unreachable: the plan has at least one chunk")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``yume-gym train distill``; returns the exit status."""
+    args = parse_args(DistillArgs, argv, "yume-gym train distill", __doc__.splitlines()[0])
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out, device, foundation = Path(args.out), torch.device(args.device), Path(args.foundation)
+    model = read_world_model(foundation / BUNDLE_DIR, device=device)
+    clips = load_latents(foundation / LATENTS_FILE)
+    real = model.generator  # frozen by WorldModel
+    student, critic = copy.deepcopy(real).requires_grad_(True), copy.deepcopy(real).requires_grad_(True)
+    student.train()
+    critic.train()
+    opt_student = torch.optim.AdamW(student.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.0, 0.99))
+    opt_critic = torch.optim.AdamW(critic.parameters(), lr=args.critic_lr, weight_decay=0.0, betas=(0.0, 0.99))
+    saved = load_checkpoint(out / CHECKPOINT_FILE)
+    start = 0
+    if saved is not None:
+        student.load_state_dict(saved["student"])
+        critic.load_state_dict(saved["critic"])
+        opt_student.load_state_dict(saved["opt_student"])
+        opt_critic.load_state_dict(saved["opt_critic"])
+        restore_random_states(saved["random"])
+        start = saved["step"]
+    rng = np.random.default_rng([args.seed, start])
+    schedule = FlowSchedule(args.student_steps, args.student_shift)
+
+    def train_step(step: int) -> dict[str, float]:
+        r = rollout(student, model, clips, rng, args, schedule, device)
+        sigma = 0.02 + 0.96 * torch.rand(args.batch, device=device)
+        loss, info = dmd_loss(
+            r.x0,
+            lambda x, t: guided_velocity(real, x, t, r.context, r.history, args.guidance),
+            lambda x, t: critic(x, t, r.context, r.history),
+            sigma, torch.randn_like(r.x0),
+        )
+        opt_student.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt_student.step()
+        sample_x0 = r.x0.detach()
+        for _ in range(args.critic_updates):
+            critic_loss = flow_matching_loss(lambda x, t: critic(x, t, r.context, r.history), sample_x0,
+                                             sample_training_sigmas(args.batch, shift=3.0).to(device),
+                                             torch.randn_like(sample_x0))
+            opt_critic.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            nn.utils.clip_grad_norm_(critic.parameters(), 1.0)
+            opt_critic.step()
+        return {"loss": loss.item(), **info, "critic_loss": critic_loss.item(), "chunks": float(r.chunks)}
+
+    def state() -> dict:
+        return {"student": student.state_dict(), "critic": critic.state_dict(), "opt_student": opt_student.state_dict(),
+                "opt_critic": opt_critic.state_dict(), "args": asdict(args)}
+
+    settings = LoopSettings(out, args.steps, args.minutes, progress=args.progress)
+    step = run_loop("distill", settings, start, train_step, state, ["loss", "dmd_grad", "critic_loss", "chunks"])
+    generation = model.generation.__class__(**{**model.generation.__dict__, "steps": args.student_steps,
+                                               "shift": args.student_shift})
+    distilled = WorldModel(student, model.codec, model.text_encoder, generation, is_trained=True, source=str(out))
+    save_world_model(distilled, out / BUNDLE_DIR, note=f"self-forcing DMD student at step {step}, "
+                     f"{args.student_steps} steps, from {foundation / BUNDLE_DIR}")
+    print(f"distilled at step {step} -> {out / BUNDLE_DIR}")
+    return 0
