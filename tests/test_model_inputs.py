@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import WanTransformer3DModel
 
-from yume_gym.model import GeneratorConfig, build_generator
+from yume_gym.model import PRESETS, GeneratorConfig, build_generator
 
 CFG = GeneratorConfig(
     text_len=16,
@@ -204,3 +204,21 @@ def test_rope_split_and_long_positions():
     cos, sin = rope_cos_sin(torch.tensor([[1023, 0, 0], [1024, 0, 0], [5000, 3, 7]]), 128)
     assert cos.shape == (3, 64) and torch.isfinite(cos).all() and torch.isfinite(sin).all()
     assert not torch.allclose(cos[0], cos[1])  # positions past the released 1024-entry table differ
+
+
+def test_a_reused_conditioning_gives_the_same_velocity_and_checks_the_chunk_shape():
+    torch.manual_seed(0)
+    model = build_generator(GeneratorConfig(**{**PRESETS["tiny"].to_dict(), "text_len": 16})).eval()
+    torch.nn.init.normal_(model.head.head.weight, std=0.02)
+    x, context = torch.randn(2, 16, 2, 8, 8), torch.randn(2, 10, 64)
+    history = torch.randn(2, 16, 7, 8, 8)
+    with torch.no_grad():
+        conditioning = model.condition(x, context, history)
+        for t in (900.0, 300.0):
+            direct = model(x, torch.full((2,), t), context, history)
+            reused = model(x, torch.full((2,), t), conditioning=conditioning)
+            torch.testing.assert_close(reused, direct)
+        with pytest.raises(ValueError, match="made for chunks of"):
+            model(x[:1], torch.full((1,), 500.0), conditioning=conditioning)
+        with pytest.raises(ValueError, match="not both"):
+            model(x, torch.full((2,), 500.0), context, conditioning=conditioning)

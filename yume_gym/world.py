@@ -235,10 +235,12 @@ class WorldBatch:
         if sessions[0].history is not None:
             history = torch.stack([s.history for s in sessions])  # (g, C, Hh, h, w)
 
-        def velocity(x: Tensor, t: Tensor) -> Tensor:
-            return model.generator(x, t, context, history)  # (g, C, F, h, w)
-
         with torch.no_grad():
+            conditioning = model.generator.condition(noise, context, history)  # shared by every step
+
+            def velocity(x: Tensor, t: Tensor) -> Tensor:
+                return model.generator(x, t, conditioning=conditioning)  # (g, C, F, h, w)
+
             return sample(velocity, noise, model.schedule)
 
     def _collect(self, rows: list[int], timings: dict[str, float]) -> Chunk:

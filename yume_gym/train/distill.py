@@ -89,15 +89,15 @@ def rollout(student: nn.Module, model: WorldModel, clips: LatentClips, rng: np.r
         context = model.text_encoder.encode_batch(captions).to(device)  # (B, text_len, D)
         noise = torch.randn(shape, device=device)
 
-        def velocity(x: Tensor, t: Tensor, context=context, history=history) -> Tensor:
-            return student(x, t, context, history)
-
         if i < len(plan) - 1:
             with torch.no_grad():
-                history = torch.cat([history, sample(velocity, noise, schedule)], dim=2)
+                conditioning = student.condition(noise, context, history)  # shared by the sampler steps
+                chunk = sample(lambda x, t: student(x, t, conditioning=conditioning), noise, schedule)
+            history = torch.cat([history, chunk], dim=2)
             continue
         exit_step = int(rng.integers(schedule.steps))
-        return Rollout(student_sample(velocity, noise, schedule, exit_step), history, context, len(plan))
+        x0 = student_sample(lambda x, t: student(x, t, context, history), noise, schedule, exit_step)
+        return Rollout(x0, history, context, len(plan))
     raise AssertionError("unreachable: the plan has at least one chunk")
 
 
