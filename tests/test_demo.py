@@ -24,3 +24,19 @@ def test_env_benchmark_writes_its_table(tmp_path):
     assert bench_main(["--sizes", "1,2", "--steps", "1", "--warmup", "0", "--out", str(out)]) == 0
     table = out.read_text()
     assert "| 2 |" in table and "speedup" in table
+
+
+def test_demo_image_start_needs_a_procworld_caption(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        demo_main(["--prompt", "a quiet village street", "--steps", "1"])
+    assert "--start text" in capsys.readouterr().err
+
+
+def test_demo_start_image_is_the_described_scene():
+    from yume_gym.demo import DEFAULT_PROMPT, start_image
+
+    first = start_image(DEFAULT_PROMPT, 0, (64, 64))
+    assert first.shape == (64, 64, 3) and first.dtype.name == "uint8"
+    assert (first != start_image(DEFAULT_PROMPT.replace("clear", "night"), 0, (64, 64))).any()

@@ -1,7 +1,9 @@
 """``yume-gym demo``: walk a scripted route through a generated world and write it to video.
 
-Starts a world from a prompt, walks a fixed route of keyboard/camera actions, triggers an event
-midway, and records it with :class:`yume_gym.recorder.ChunkRecorder` (held keys and event drawn
+Starts a world from a prompt and, by default, the first frame of the procworld scene that the
+prompt describes (the embedded model was trained on procworld, so its worlds start best from
+such an image; ``--start text`` starts from the prompt alone, as any prompt may), walks a fixed
+route of keyboard/camera actions, triggers an event midway, and records it with :class:`yume_gym.recorder.ChunkRecorder` (held keys and event drawn
 on the frames): ``demo.mp4`` and its sidecar ``demo.json`` (each step's keys, caption, event,
 plus a "demo" summary: the model, whether it is trained, timings). It prints a summary and
 whether the model is the trained embedded one or its random-weight stand-in.
@@ -19,6 +21,9 @@ import gymnasium as gym
 import numpy as np
 
 import yume_gym  # noqa: F401  (registers the env ids)
+from procworld.captions import parse_caption
+from procworld.scene import build_scene
+from procworld.sim import ProcWorld
 from yume_gym.actions import action_from_keys
 from yume_gym.recorder import ChunkRecorder
 
@@ -28,8 +33,8 @@ ROUTE: tuple[frozenset[str], ...] = tuple(
         {"D"}, {"W"}, {"RIGHT"}, {"W", "UP"}, {"W", "DOWN"}, {"S"},
     )
 )  # fmt: skip
-DEFAULT_PROMPT = "A sunny village street lined with stone houses and trees."
-DEFAULT_EVENT = "A storm rolls in: dark clouds gather and heavy rain starts to fall."
+DEFAULT_PROMPT = "a grassy meadow with red pillars and blue boxes under a clear sky"
+DEFAULT_EVENT = "night falls"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--prompt", default=DEFAULT_PROMPT, help="text that starts the world")
+    p.add_argument("--start", choices=("image", "text"), default="image",
+                   help="image: also start from the procworld scene the prompt describes; text: the prompt alone")
     p.add_argument("--event", default=DEFAULT_EVENT, help="event text triggered midway")
     p.add_argument("--event-step", type=int, default=None, help="step at which the event starts (default: midway)")
     p.add_argument("--steps", type=int, default=len(ROUTE), help="route steps to walk (the route repeats)")
@@ -50,7 +57,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.event_step = args.steps // 2
     if not 0 <= args.event_step <= args.steps:
         p.error(f"--event-step must be in 0..{args.steps}")
+    if args.start == "image":
+        try:
+            parse_caption(args.prompt)
+        except ValueError as err:
+            p.error(f"--start image needs a procworld scene caption as --prompt ({err}); or use --start text")
     return args
+
+
+def start_image(prompt: str, seed: int, size: tuple[int, int]) -> np.ndarray:
+    """The first frame (H, W, 3) uint8 of the procworld scene that ``prompt`` describes."""
+    world = ProcWorld(build_scene(parse_caption(prompt), seed), size)
+    return world.advance([0])[0][0]
 
 
 class UpscaleFrames(gym.Wrapper):
@@ -90,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         print("note: the trained embedded weights are not installed; these frames come from random weights")
     out = Path(args.out)
     env = ChunkRecorder(UpscaleFrames(base, args.scale), out, overlay=True)
-    env.reset(seed=args.seed, options={"prompt": args.prompt})
+    options = {"prompt": args.prompt}
+    if args.start == "image":
+        options["image"] = start_image(args.prompt, args.seed, model.frame_size)
+    env.reset(seed=args.seed, options=options)
     generate_s, step_s = [], []
     for i in range(args.steps):
         t0 = time.perf_counter()
@@ -100,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     env.close()
     per_chunk = float(np.mean(generate_s))
     summary = {
-        "model": model.describe(), "is_trained": model.is_trained, "prompt": args.prompt, "seed": args.seed,
+        "model": model.describe(), "is_trained": model.is_trained, "prompt": args.prompt, "start": args.start,
+        "seed": args.seed,
         "event": args.event, "event_step": args.event_step, "chunks": args.steps,
         "frames_per_chunk": model.chunk_frames, "mean_generate_seconds_per_chunk": per_chunk,
         "mean_step_seconds_with_recording": float(np.mean(step_s)),
