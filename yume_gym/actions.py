@@ -198,9 +198,11 @@ def action_from_keys(keys: set[str] | frozenset[str]) -> int:
 class SpeedSuffix:
     """The speed sentence appended to an action caption, as in the released training captions.
 
-    ``distance`` is the distance moved per chunk while a movement key is held, ``turn_speed``
-    the angular change rate and ``view_speed`` the view rotation speed while an arrow is held.
-    Values of 0.1-10 are sensible; each is written as 0 when its key group is idle.
+    ``distance`` is how fast the camera moves while a movement key is held, ``turn_speed`` the
+    angular change rate and ``view_speed`` the view rotation speed while an arrow is held. As
+    in the released captions they are relative speeds without units (procworld moves
+    0.025 * distance metres and turns turn_speed / view_speed degrees per frame). Values of
+    0.1-10 are sensible; each is written as 0 when its key group is idle.
     """
 
     distance: float = 4.0
