@@ -20,3 +20,11 @@ def register_envs() -> None:
             vector_entry_point="yume_gym.vector_env:YumeWorldVectorEnv",
             max_episode_steps=100,
         )
+    if "yume_gym/Yume5B-v0" not in gym.registry:
+        gym.register(
+            id="yume_gym/Yume5B-v0",
+            entry_point="yume_gym.yume5b_env:Yume5BEnv",
+            vector_entry_point="yume_gym.yume5b_env:Yume5BVectorEnv",
+            max_episode_steps=100,
+            nondeterministic=True,  # GPU sampling is not bit-exact; on a CPU a seed replays exactly
+        )

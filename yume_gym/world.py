@@ -9,10 +9,13 @@ Starting a world (every start yields an *opening chunk*, so every episode begins
 
 - **image start**: the image is fitted to the model's frame size
   (:mod:`yume_gym.image_input`), repeated to one chunk's worth of video frames and encoded into
-  one chunk of clean latents, which become the history. The released Yume-1.5 repeats the
-  image and encodes it as 5 latents (5/8 of its 8-latent chunk); the small-model equivalent
-  here is one whole chunk, so the opening chunk has the same shape as every later one. Its
-  frames are the fitted image, repeated.
+  one chunk of clean latents: the opening chunk, of the same shape as every later one. Its
+  frames are the fitted image, repeated. The history keeps the first
+  ``GenerationConfig.image_history_latents`` of its latents (default: all). The released
+  Yume-1.5 repeats the image over 17 frames and encodes them as 5 latents (5/8 of its 8-latent
+  chunk); as the codecs are causal in time, the first 5 latents of the chunk are exactly those,
+  so ``image_history_latents=5`` (the Yume-5B setting, :mod:`yume_gym.yume5b`) starts as
+  released.
 - **text start**: the opening chunk is sampled from noise with the no-op action caption and
   the prompt, with no history (as in the release, the first chunk comes from text only).
 - **both**: the image gives the history, and the prompt goes into every caption.
@@ -158,15 +161,17 @@ class WorldBatch:
         return self._collect(rows, {"total_s": time.perf_counter() - t0})
 
     def _start_from_images(self, rows: list[int], fitted: np.ndarray) -> None:
-        """Encode fitted images (n, H, W, 3) uint8, repeated to one chunk, as the rows' history."""
+        """Encode fitted images (n, H, W, 3) uint8, repeated to one chunk; its first
+        ``image_history_latents`` latents become the rows' history."""
         frames = repeat(fitted, "n h w c -> n t h w c", t=self.model.chunk_frames)  # (n, T, H, W, 3)
         video = torch.from_numpy(rearrange(frames, "n t h w c -> n c t h w").copy())  # (n, 3, T, H, W)
         video = video.to(self.model.device, self.model.dtype) / 127.5 - 1.0
         with torch.no_grad():
-            latents = self.model.codec.encode(video)  # (n, C, F, h, w)
+            latents = self.model.codec.encode(video).to(self.model.dtype)  # (n, C, F, h, w)
+        kept = self.model.generation.image_history_latents or latents.shape[2]
         for i, row in enumerate(rows):
             session = self._session(row)
-            session.history = latents[i]
+            session.history = latents[i, :, :kept]  # (C, kept, h, w)
             session.last_latents = latents[i].float().cpu()
             session.last_frames = np.ascontiguousarray(frames[i])
             session.last_caption = ""

@@ -29,7 +29,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import torch
 from torch import nn
@@ -46,6 +46,13 @@ from yume_gym.model.text_encoder import (
 )
 from yume_gym.model.tscm import MAX_HISTORY
 from yume_gym.sampling import FlowSchedule
+
+if TYPE_CHECKING:  # the released components pull in diffusers: imported for type hints only
+    from yume_gym.model.umt5 import UMT5TextEncoder
+    from yume_gym.model.wan_vae import WanVAE
+
+Codec = Union[LatentCodec, "WanVAE"]
+CaptionEncoder = Union[TextEncoder, "UMT5TextEncoder"]
 
 BUNDLE_KIND = "yume_gym.world_model"
 MANIFEST = "world_model.json"
@@ -66,7 +73,11 @@ class GenerationConfig:
     sentence appended to action captions (None leaves it out); histories longer than
     ``max_history_latents`` drop their oldest latents after the first (None keeps all; the
     default is the generator's own TSCM bound, 1366, beyond which it applies the same rule);
-    ``default_prompt`` starts a world when neither an image nor a prompt is given.
+    ``default_prompt`` starts a world when neither an image nor a prompt is given. An image
+    start encodes the image repeated over one chunk and keeps the first
+    ``image_history_latents`` of those latents as history (None keeps the whole chunk; the
+    release keeps 5, the image repeated over 17 frames: the codecs are causal in time, so
+    these are exactly the latents of those frames).
     """
 
     frame_height: int = 64
@@ -78,6 +89,7 @@ class GenerationConfig:
     speed: SpeedSuffix | None = field(default_factory=SpeedSuffix)
     max_history_latents: int | None = MAX_HISTORY
     default_prompt: str = ""
+    image_history_latents: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("frame_height", "frame_width", "chunk_latents", "fps"):
@@ -88,6 +100,11 @@ class GenerationConfig:
         limit = self.max_history_latents
         if limit is not None and (not isinstance(limit, int) or limit < 2 * self.chunk_latents):
             raise ValueError(f"max_history_latents={limit!r} must be None or >= 2 * chunk_latents")
+        kept = self.image_history_latents
+        if kept is not None and (not isinstance(kept, int) or not 1 <= kept <= self.chunk_latents):
+            raise ValueError(
+                f"image_history_latents={kept!r} must be None or an integer in 1..chunk_latents ({self.chunk_latents})"
+            )
 
     @property
     def schedule(self) -> FlowSchedule:
@@ -111,15 +128,17 @@ class GenerationConfig:
 class WorldModel:
     """Generator + codec + text encoder + generation settings, on one device and dtype.
 
-    ``is_trained`` is False for the random-weight stand-in of the embedded model;
-    ``source`` says where the weights came from.
+    The codec is the small ``LatentCodec`` or the released ``WanVAE``, the text encoder the
+    small ``TextEncoder`` or the released ``UMT5TextEncoder`` (see :mod:`yume_gym.yume5b`):
+    they share one interface. ``is_trained`` is False for the random-weight stand-in of the
+    embedded model; ``source`` says where the weights came from.
     """
 
     def __init__(
         self,
         generator: YumeDiT,
-        codec: LatentCodec,
-        text_encoder: TextEncoder,
+        codec: Codec,
+        text_encoder: CaptionEncoder,
         generation: GenerationConfig,
         is_trained: bool,
         source: str,
@@ -191,15 +210,15 @@ class WorldModel:
         return f"world model {self.source}: {state}, {h}x{w} frames, {self.chunk_frames} frames/chunk at {self.fps} fps"
 
 
-def _check_compatible(generator: nn.Module, codec: LatentCodec, text: nn.Module, gen: GenerationConfig) -> None:
+def _check_compatible(generator: nn.Module, codec: Codec, text: CaptionEncoder, gen: GenerationConfig) -> None:
     cfg = generator.config
     problems = []
     if cfg.in_dim != codec.latent_channels:
         problems.append(f"generator in_dim {cfg.in_dim} != codec latent_channels {codec.latent_channels}")
-    if cfg.text_dim != text.config.d_model:
-        problems.append(f"generator text_dim {cfg.text_dim} != text encoder d_model {text.config.d_model}")
-    if text.config.text_len > cfg.text_len:
-        problems.append(f"text encoder text_len {text.config.text_len} > generator text_len {cfg.text_len}")
+    if cfg.text_dim != text.d_model:
+        problems.append(f"generator text_dim {cfg.text_dim} != text encoder d_model {text.d_model}")
+    if text.text_len > cfg.text_len:
+        problems.append(f"text encoder text_len {text.text_len} > generator text_len {cfg.text_len}")
     s = codec.spatial_stride
     if gen.frame_height % s or gen.frame_width % s:
         problems.append(f"frame size {gen.frame_height}x{gen.frame_width} is not a multiple of the codec stride {s}")
