@@ -151,3 +151,30 @@ def test_bad_world_inputs(model):
         world.start([0], [WorldStart(seed=0, prompt=3)])
     with pytest.raises(TypeError, match="WorldModel"):
         WorldBatch("tiny", 1)
+
+
+def test_guidance_runs_the_model_without_text_too_and_is_validated(model):
+    import dataclasses
+
+    from yume_gym.evaluation.rollouts import with_generation
+
+    start = [WorldStart(seed=3, prompt="a grassy meadow")]
+    frames = {}
+    for scale in (1.0, 1.0, 4.0):
+        world = WorldBatch(with_generation(model, guidance=scale), 1)
+        world.start([0], start)
+        frames.setdefault(scale, []).append(world.advance([0], [10]).frames)
+    assert np.array_equal(*frames[1.0])
+    assert not np.array_equal(frames[1.0][0], frames[4.0][0])
+    with pytest.raises(ValueError, match="guidance"):
+        dataclasses.replace(model.generation, guidance=-1.0)
+
+
+def test_foundation_ema_forgets_the_initial_weights_quickly():
+    from yume_gym.train.foundation import warmed_up_ema
+
+    update = warmed_up_ema(0.999)
+    mean = [torch.zeros(1)]
+    for n in range(100):
+        update(mean, [torch.ones(1)], torch.tensor(n))
+    assert mean[0].item() > 0.99  # a fixed 0.999 decay would still hold 90% of the start

@@ -75,6 +75,13 @@ def sample(velocity_fn: VelocityFn, noise: Tensor, schedule: FlowSchedule = RELE
     return x
 
 
+def combine_guided(velocities: Tensor, scale: float) -> Tensor:
+    """Classifier-free guidance: ``velocities`` is [conditional; unconditional] along the batch
+    (2B, ...); returns (B, ...) ``uncond + scale * (cond - uncond)`` (scale 1 = conditional)."""
+    cond, uncond = velocities.chunk(2)
+    return uncond + scale * (cond - uncond)
+
+
 def noise_like(shape: tuple[int, ...], generators: list[torch.Generator], dtype=torch.float32,
                device: torch.device | str = "cpu") -> Tensor:
     """Gaussian noise of ``shape`` = (B, ...) with row ``b`` drawn from ``generators[b]``.

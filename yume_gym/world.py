@@ -56,7 +56,7 @@ from torch import Tensor
 
 from yume_gym.actions import NUM_ACTIONS, caption_for_action
 from yume_gym.image_input import ImageLike, prepare_image
-from yume_gym.sampling import noise_like, sample
+from yume_gym.sampling import combine_guided, noise_like, sample
 from yume_gym.world_model import WorldModel
 
 NOOP_ACTION = 0
@@ -240,11 +240,21 @@ class WorldBatch:
         if sessions[0].history is not None:
             history = torch.stack([s.history for s in sessions])  # (g, C, Hh, h, w)
 
+        scale = model.generation.guidance
         with torch.no_grad():
-            conditioning = model.generator.condition(noise, context, history)  # shared by every step
+            if scale == 1.0:
+                conditioning = model.generator.condition(noise, context, history)  # shared by every step
 
-            def velocity(x: Tensor, t: Tensor) -> Tensor:
-                return model.generator(x, t, conditioning=conditioning)  # (g, C, F, h, w)
+                def velocity(x: Tensor, t: Tensor) -> Tensor:
+                    return model.generator(x, t, conditioning=conditioning)  # (g, C, F, h, w)
+            else:  # one batched pass over [with text; without text]
+                doubled = None if history is None else torch.cat([history, history])
+                conditioning = model.generator.condition(
+                    torch.cat([noise, noise]), torch.cat([context, torch.zeros_like(context)]), doubled)
+
+                def velocity(x: Tensor, t: Tensor) -> Tensor:
+                    both = model.generator(torch.cat([x, x]), torch.cat([t, t]), conditioning=conditioning)
+                    return combine_guided(both, scale)  # (g, C, F, h, w)
 
             return sample(velocity, noise, model.schedule)
 

@@ -73,7 +73,9 @@ class GenerationConfig:
     sentence appended to action captions (None leaves it out); histories longer than
     ``max_history_latents`` drop their oldest latents after the first (None keeps all; the
     default is the generator's own TSCM bound, 1366, beyond which it applies the same rule);
-    ``default_prompt`` starts a world when neither an image nor a prompt is given. An image
+    ``default_prompt`` starts a world when neither an image nor a prompt is given.
+    ``guidance`` is the classifier-free guidance scale (1: none, as released; above 1 each
+    step also runs the model without text, for models trained with dropped captions). An image
     start encodes the image repeated over one chunk and keeps the first
     ``image_history_latents`` of those latents as history (None keeps the whole chunk; the
     release keeps 5, the image repeated over 17 frames: the codecs are causal in time, so
@@ -90,6 +92,7 @@ class GenerationConfig:
     max_history_latents: int | None = MAX_HISTORY
     default_prompt: str = ""
     image_history_latents: int | None = None
+    guidance: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("frame_height", "frame_width", "chunk_latents", "fps"):
@@ -100,6 +103,8 @@ class GenerationConfig:
         limit = self.max_history_latents
         if limit is not None and (not isinstance(limit, int) or limit < 2 * self.chunk_latents):
             raise ValueError(f"max_history_latents={limit!r} must be None or >= 2 * chunk_latents")
+        if not isinstance(self.guidance, (int, float)) or not 0.0 <= self.guidance <= 30.0:
+            raise ValueError(f"guidance={self.guidance!r} must be a number in 0..30 (1 = no guidance)")
         kept = self.image_history_latents
         if kept is not None and (not isinstance(kept, int) or not 1 <= kept <= self.chunk_latents):
             raise ValueError(

@@ -46,6 +46,7 @@ class EvalArgs:
     latency_chunks: int = option(32, "chunks of the latency run")
     teacher_steps: int = option(50, "sampling steps of the many-step teacher row")
     teacher_shift: float = option(3.0, "schedule shift of the many-step teacher row")
+    teacher_guidance: float = option(3.0, "classifier-free guidance of the teacher rows (the distillation's)")
     window: int = option(8, "history latents of the short-window ablation")
     seed: int = option(HELD_OUT_SEED, "seed of the held-out scenes")
     out: str = option("docs/results.md", "report file (plots and the sample video go beside it)")
@@ -95,9 +96,11 @@ def variants(model: WorldModel, teacher: WorldModel | None, args: EvalArgs) -> l
     g = model.generation
     rows = [(f"shipped model, {g.steps} steps", model)]
     if teacher is not None:
-        rows.append((f"teacher, {args.teacher_steps} steps",
-                     with_generation(teacher, steps=args.teacher_steps, shift=args.teacher_shift)))
-        rows.append((f"teacher, {g.steps} steps", with_generation(teacher, steps=g.steps, shift=g.shift)))
+        cfg = args.teacher_guidance
+        rows.append((f"teacher, {args.teacher_steps} steps, guidance {cfg:g}",
+                     with_generation(teacher, steps=args.teacher_steps, shift=args.teacher_shift, guidance=cfg)))
+        rows.append((f"teacher, {g.steps} steps, guidance {cfg:g}",
+                     with_generation(teacher, steps=g.steps, shift=g.shift, guidance=cfg)))
     rows.append((f"short window ({args.window} latents)", with_generation(model, max_history_latents=args.window)))
     return rows
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from yume_gym.sampling import NUM_TRAIN_TIMESTEPS, FlowSchedule, add_noise
+from yume_gym.sampling import NUM_TRAIN_TIMESTEPS, FlowSchedule, add_noise, combine_guided
 
 VelocityFn = Callable[[Tensor, Tensor], Tensor]  # (x (B, ...), timestep (B,)) -> velocity
 
@@ -48,8 +48,7 @@ def guided_velocity(model: Callable[..., Tensor], x: Tensor, t: Tensor, context:
         return model(x, t, context, history)
     doubled = None if history is None else torch.cat([history, history])
     both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([context, torch.zeros_like(context)]), doubled)
-    cond, uncond = both.chunk(2)
-    return uncond + scale * (cond - uncond)
+    return combine_guided(both, scale)
 
 
 def dmd_loss(x: Tensor, real_velocity: VelocityFn, fake_velocity: VelocityFn, sigma: Tensor,

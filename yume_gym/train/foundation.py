@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from procworld.events import event_phrases
 from yume_gym.actions import NUM_ACTIONS, SpeedSuffix, caption_for_action
@@ -78,6 +78,19 @@ class Trainee(nn.Module):
         self.generator, self.text_encoder = generator, text_encoder
 
 
+def warmed_up_ema(decay: float):
+    """An ``AveragedModel`` update whose decay grows as (1 + n) / (10 + n) up to ``decay``, so the
+    random initial weights fade from the average within the first few hundred steps."""
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
+        n = float(num_averaged)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
+        for mean, value in zip(averaged, current, strict=True):
+            mean.lerp_(value, weight)
+
+    return update
+
+
 def caption_texts(clips: LatentClips) -> list[str]:
     """Every text the model may read: action captions, event phrases, scene captions, numbers."""
     speed = SpeedSuffix(*clips.settings["speed"])
@@ -124,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     saved = load_checkpoint(out / CHECKPOINT_FILE)
     trainee = build_trainee(args, learn_vocabulary(caption_texts(clips))) if saved is None else rebuild_trainee(saved)
     trainee.to(device).train()
-    ema = AveragedModel(trainee, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
+    ema = AveragedModel(trainee, multi_avg_fn=warmed_up_ema(args.ema), use_buffers=True)
     optimizer = torch.optim.AdamW(trainee.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     start = 0
     if saved is not None:
