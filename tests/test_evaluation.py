@@ -4,7 +4,11 @@ import torch
 
 from yume_gym.actions import SpeedSuffix
 from yume_gym.evaluation.ground_truth import ground_truth_episode
-from yume_gym.evaluation.inverse_dynamics import InverseDynamics, InverseDynamicsConfig, chunk_windows
+from yume_gym.evaluation.inverse_dynamics import (
+    InverseDynamics,
+    InverseDynamicsConfig,
+    chunk_windows,
+)
 from yume_gym.evaluation.metrics import brightness, psnr, ssim
 
 

@@ -4,8 +4,8 @@ import torch
 from torch import nn
 from torch._subclasses.fake_tensor import FakeTensorMode
 
-from yume_gym.model.memory import PeakTracker, activation_peak, dit_step, parameter_bytes
 from yume_gym.model.generator import released_config
+from yume_gym.model.memory import PeakTracker, activation_peak, dit_step, parameter_bytes
 
 
 def test_tracker_counts_allocations_not_views():

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from procworld.captions import parse_caption, scene_caption
 from procworld.scene import (
     COLOURS,

@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
-
 from procworld.captions import parse_caption
 from procworld.dataset import DataConfig, main, make_clip, read_shard, write_dataset
 from procworld.events import parse_event
+
 from yume_gym.actions import SpeedSuffix, caption_for_action
 
 SMALL = DataConfig(clips=5, frames=24, size=16, seed=3, shard_clips=2, event_share=0.6, hold=(3, 10))

@@ -6,9 +6,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from procworld.env import ProcWorldEnv
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from procworld.env import ProcWorldEnv
 from yume_gym.actions import caption_for_action
 
 PROMPT = "a stone plaza with red pillars and blue boxes under a clear sky"

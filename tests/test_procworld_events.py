@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from procworld.env import ProcWorldEnv
 from procworld.events import EVENT_EXAMPLES, PHRASES, event_phrases, parse_event, sample_event_text
 

@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 import pytest
-
 from procworld.camera import PITCH_LIMIT
 from procworld.env import ProcWorldEnv
+
 from yume_gym.actions import SpeedSuffix, action_from_keys
 
 PLAZA = "a stone plaza with red pillars under a clear sky"

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-
 from procworld.dataset import DataConfig, make_clip
+
 from yume_gym.actions import SpeedSuffix, caption_for_action
 from yume_gym.train.checkpoint import load_checkpoint, save_checkpoint
 from yume_gym.train.chunks import episode_latents, sample_batch

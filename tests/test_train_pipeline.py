@@ -7,8 +7,8 @@ and its outputs are checked: files, resumption, and that the exported bundles lo
 import json
 
 import pytest
-
 from procworld.dataset import DataConfig, write_dataset
+
 from yume_gym.cli import main as cli
 from yume_gym.world_model import read_world_model
 

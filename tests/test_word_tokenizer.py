@@ -2,7 +2,12 @@ import pytest
 import torch
 
 from yume_gym.actions import SpeedSuffix, caption_for_action
-from yume_gym.model.text_encoder import TextEncoderConfig, build_text_encoder, load_text_encoder, save_text_encoder
+from yume_gym.model.text_encoder import (
+    TextEncoderConfig,
+    build_text_encoder,
+    load_text_encoder,
+    save_text_encoder,
+)
 from yume_gym.model.word_tokenizer import learn_vocabulary, word_tokenizer
 
 TEXTS = [caption_for_action(a, SpeedSuffix()) for a in range(81)] + ["night falls", "a red pillar appears"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 # command -> {target or None: "module:function"}
 JOBS: dict[str, dict[str | None, str]] = {

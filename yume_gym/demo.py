@@ -19,11 +19,11 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-
-import yume_gym  # noqa: F401  (registers the env ids)
 from procworld.captions import parse_caption
 from procworld.scene import build_scene
 from procworld.sim import ProcWorld
+
+import yume_gym  # noqa: F401  (registers the env ids)
 from yume_gym.actions import action_from_keys
 from yume_gym.recorder import ChunkRecorder
 

@@ -38,8 +38,9 @@ from __future__ import annotations
 import bisect
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np

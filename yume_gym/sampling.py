@@ -11,8 +11,8 @@ the network: it takes any callable ``velocity_fn(x, t) -> v``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor

@@ -18,7 +18,8 @@ the vector env's ``np_random``, so one ``reset(seed=...)`` fixes every later epi
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch

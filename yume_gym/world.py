@@ -45,9 +45,9 @@ runs row by row on a CPU (faster there, see ``WorldBatch._decode``) and batched 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Sequence
 
 import numpy as np
 import torch

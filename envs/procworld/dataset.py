@@ -30,6 +30,7 @@ from procworld.events import parse_event, sample_event_text
 from procworld.scene import build_scene, random_spec
 from procworld.sim import ProcWorld
 from yume_gym.actions import NUM_ROTATIONS, ROTATION_INDEX, SpeedSuffix, caption_for_action
+from yume_gym.atomic_file import atomic_path
 
 FORMAT = "procworld-clips"
 VERSION = 1
@@ -150,12 +151,8 @@ def write_shard(path: Path, clips: list[dict[str, Any]], config: DataConfig) -> 
         "format": FORMAT, "version": str(VERSION), "fps": str(FPS),
         "config": json.dumps(asdict(config)), "clips": json.dumps([c["record"] for c in clips]),
     }  # fmt: skip
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # the usual permissions of a new file, not the writer's private ones
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, tmp, metadata=metadata)
 
 
 def read_shard(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:

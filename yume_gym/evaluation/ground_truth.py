@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from procworld.captions import scene_caption
 from procworld.dataset import sample_action
 from procworld.scene import build_scene, random_spec
 from procworld.sim import ProcWorld
+
 from yume_gym.actions import SpeedSuffix
 
 NOOP_ACTION = 0

@@ -19,7 +19,12 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from yume_gym.actions import NUM_MOVEMENTS, NUM_ROTATIONS
-from yume_gym.model.weights_file import config_from_dict, load_weights_strict, read_weights, save_weights
+from yume_gym.model.weights_file import (
+    config_from_dict,
+    load_weights_strict,
+    read_weights,
+    save_weights,
+)
 
 IDM_KIND = "yume_gym.inverse_dynamics"
 

@@ -28,7 +28,12 @@ from yume_gym.evaluation.event_effects import EventResult, event_following
 from yume_gym.evaluation.ground_truth import Episode, ground_truth_episode
 from yume_gym.evaluation.inverse_dynamics import InverseDynamics, load_inverse_dynamics
 from yume_gym.evaluation.metrics import psnr, ssim
-from yume_gym.evaluation.rollouts import channel_branch_off, chunk_latency, generate, with_generation
+from yume_gym.evaluation.rollouts import (
+    channel_branch_off,
+    chunk_latency,
+    generate,
+    with_generation,
+)
 from yume_gym.train.args import option, parse_args
 from yume_gym.world_model import WorldModel, load_world_model
 

@@ -23,9 +23,9 @@ from yume_gym.evaluation.inverse_dynamics import (
     save_inverse_dynamics,
 )
 from yume_gym.train.args import option, parse_args
-from yume_gym.train.checkpoint import load_checkpoint, restore_random_states
+from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.clips import load_clips
-from yume_gym.train.loop import LoopSettings, cosine_lr, run_loop, set_lr
+from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, cosine_lr, run_loop, set_lr
 
 IDM_FILE = "idm.safetensors"
 
@@ -68,13 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     test_x, test_y = chunk_windows(clips.frames[-held:], clips.actions[-held:], args.chunk_frames)
     model = InverseDynamics(InverseDynamicsConfig(args.chunk_frames, clips.frames.shape[2]))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
-    saved = load_checkpoint(out / "checkpoint.pt")
-    start = 0
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        restore_random_states(saved["random"])
-        start = saved["step"]
+    start = restore(load_checkpoint(out / CHECKPOINT_FILE), model=model, optimizer=optimizer)
     rng = np.random.default_rng([args.seed, start])
 
     def train_step(step: int) -> dict[str, float]:

@@ -29,13 +29,14 @@ import math
 import os
 import pickle
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 from safetensors import SafetensorError, safe_open
+
+from yume_gym.atomic_file import atomic_path
 
 
 class UnsafeCheckpointError(ValueError):
@@ -93,15 +94,8 @@ def load_pth(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 def save_pth(state: dict[str, torch.Tensor], path: str | os.PathLike) -> Path:
     """Write a flat state dict as a zip-format ``.pth`` atomically (tmp file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

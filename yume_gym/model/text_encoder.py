@@ -46,14 +46,13 @@ import torch
 from torch import nn
 from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
 
-from yume_gym.model.word_tokenizer import check_vocabulary, word_tokenizer
-
 from yume_gym.model.weights_file import (
     config_from_dict,
     load_weights_strict,
     read_weights,
     save_weights,
 )
+from yume_gym.model.word_tokenizer import check_vocabulary, word_tokenizer
 
 TEXT_ENCODER_KIND = "yume_gym.text_encoder"
 _BYT5_VOCAB = 384  # 3 special ids + 256 bytes + 125 sentinel ids, as ByT5 uses

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +21,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
+
+from yume_gym.atomic_file import atomic_path
 
 KIND_KEY = "yume_gym.kind"
 CONFIG_KEY = "yume_gym.config"
@@ -57,14 +58,8 @@ def save_weights(module: nn.Module, path: str | os.PathLike, kind: str, config: 
     tensors, _ = _unique_state(module)
     tensors = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
     metadata = {KIND_KEY: kind, CONFIG_KEY: json.dumps(dataclasses.asdict(config))}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from yume_gym.atomic_file import atomic_path
+
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     """Write ``state`` (tensors, dicts, numbers) to ``path`` atomically; returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 
@@ -47,6 +41,20 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any] | None:
     if not isinstance(state, dict) or "step" not in state:
         raise ValueError(f"{str(path)!r} is not a yume-gym training checkpoint (no 'step'); pass another --out")
     return state
+
+
+def restore(saved: dict[str, Any] | None, **stateful: Any) -> int:
+    """Load ``saved[name]`` into each ``name=object`` (modules, optimizers) and restore the random
+    states; returns the checkpoint's step, or 0 when ``saved`` is None (a fresh run)."""
+    if saved is None:
+        return 0
+    missing = sorted(set(stateful) - set(saved))
+    if missing:
+        raise ValueError(f"the checkpoint has no {missing}: it was written by another stage; pass another --out")
+    for name, target in stateful.items():
+        target.load_state_dict(saved[name])
+    restore_random_states(saved["random"])
+    return int(saved["step"])
 
 
 def random_states() -> dict[str, Any]:

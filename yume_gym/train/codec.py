@@ -17,11 +17,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from yume_gym.model.codec import CodecConfig, LatentCodec, build_codec, reconstruction_loss, save_codec
+from yume_gym.model.codec import (
+    CodecConfig,
+    LatentCodec,
+    build_codec,
+    reconstruction_loss,
+    save_codec,
+)
 from yume_gym.train.args import option, parse_args
-from yume_gym.train.checkpoint import load_checkpoint, restore_random_states
+from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.clips import ClipSet, load_clips
-from yume_gym.train.loop import LoopSettings, cosine_lr, run_loop, set_lr
+from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, cosine_lr, run_loop, set_lr
 
 CODEC_FILE = "codec.safetensors"
 EVAL_FILE = "codec_eval.json"
@@ -90,13 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                          max_channels=args.max_channels)
     codec = build_codec(config, device=device)
     optimizer = torch.optim.AdamW(codec.parameters(), lr=args.lr, weight_decay=0.0)
-    saved = load_checkpoint(out / "checkpoint.pt")
-    start = 0
-    if saved is not None:
-        codec.load_state_dict(saved["codec"])
-        optimizer.load_state_dict(saved["optimizer"])
-        restore_random_states(saved["random"])
-        start = saved["step"]
+    start = restore(load_checkpoint(out / CHECKPOINT_FILE), codec=codec, optimizer=optimizer)
     rng = np.random.default_rng([args.seed, start])
 
     def train_step(step: int) -> dict[str, float]:

@@ -24,8 +24,14 @@ from torch import Tensor, nn
 from yume_gym.actions import SpeedSuffix, caption_for_action
 from yume_gym.sampling import FlowSchedule, flow_matching_loss, sample, sample_training_sigmas
 from yume_gym.train.args import option, parse_args
-from yume_gym.train.checkpoint import load_checkpoint, restore_random_states
-from yume_gym.train.chunks import NOOP_ACTION, chunk_caption, episode_latents, num_chunks, scene_text
+from yume_gym.train.checkpoint import load_checkpoint, restore
+from yume_gym.train.chunks import (
+    NOOP_ACTION,
+    chunk_caption,
+    episode_latents,
+    num_chunks,
+    scene_text,
+)
 from yume_gym.train.dmd import dmd_loss, guided_velocity, student_sample
 from yume_gym.train.foundation import BUNDLE_DIR, LATENTS_FILE
 from yume_gym.train.latents import LatentClips, load_latents
@@ -115,15 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     critic.train()
     opt_student = torch.optim.AdamW(student.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.0, 0.99))
     opt_critic = torch.optim.AdamW(critic.parameters(), lr=args.critic_lr, weight_decay=0.0, betas=(0.0, 0.99))
-    saved = load_checkpoint(out / CHECKPOINT_FILE)
-    start = 0
-    if saved is not None:
-        student.load_state_dict(saved["student"])
-        critic.load_state_dict(saved["critic"])
-        opt_student.load_state_dict(saved["opt_student"])
-        opt_critic.load_state_dict(saved["opt_critic"])
-        restore_random_states(saved["random"])
-        start = saved["step"]
+    start = restore(load_checkpoint(out / CHECKPOINT_FILE), student=student, critic=critic,
+                    opt_student=opt_student, opt_critic=opt_critic)
     rng = np.random.default_rng([args.seed, start])
     schedule = FlowSchedule(args.student_steps, args.student_shift)
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from procworld.events import event_phrases
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from procworld.events import event_phrases
 from yume_gym.actions import NUM_ACTIONS, SpeedSuffix, caption_for_action
 from yume_gym.model import PRESETS, YumeDiT, build_generator
 from yume_gym.model.codec import load_codec
@@ -30,7 +30,7 @@ from yume_gym.model.text_encoder import TextEncoder, TextEncoderConfig
 from yume_gym.model.word_tokenizer import learn_vocabulary
 from yume_gym.sampling import flow_matching_loss, sample_training_sigmas
 from yume_gym.train.args import option, parse_args
-from yume_gym.train.checkpoint import load_checkpoint, restore_random_states
+from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.chunks import sample_batch
 from yume_gym.train.latents import LatentClips, encode_dataset, load_latents
 from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, cosine_lr, run_loop, set_lr
@@ -139,13 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     trainee.to(device).train()
     ema = AveragedModel(trainee, multi_avg_fn=warmed_up_ema(args.ema), use_buffers=True)
     optimizer = torch.optim.AdamW(trainee.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
-    start = 0
-    if saved is not None:
-        trainee.load_state_dict(saved["trainee"])
-        ema.load_state_dict(saved["ema"])
-        optimizer.load_state_dict(saved["optimizer"])
-        restore_random_states(saved["random"])
-        start = saved["step"]
+    start = restore(saved, trainee=trainee, ema=ema, optimizer=optimizer)
     rng = np.random.default_rng([args.seed, start])
 
     def train_step(step: int) -> dict[str, float]:

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from procworld.dataset import read_shard
 from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from procworld.dataset import read_shard
+from yume_gym.atomic_file import atomic_path
 from yume_gym.model.codec import LatentCodec
 from yume_gym.train.clips import dataset_settings, shard_paths
 
@@ -64,17 +64,9 @@ def encode_dataset(data: str | os.PathLike, codec: LatentCodec, out: str | os.Pa
         "actions": torch.from_numpy(np.concatenate(actions)[:n].astype(np.int16)),
     }
     metadata = {"format": LATENTS_FORMAT, "records": json.dumps(records[:n]), "settings": json.dumps(settings)}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return out
+    return Path(out)
 
 
 def load_latents(path: str | os.PathLike) -> LatentClips:
