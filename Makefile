@@ -5,20 +5,34 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test test-slow bench browser clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install "$(TORCH_SPEC)"
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -e ".[test,play]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/yume-gym demo --out demo.mp4
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# Headless Chromium and its driver, for the page test of `yume-gym serve`: installed quietly
+# with apt-get when missing and make runs as root; otherwise that test skips and says why.
+browser:
+	@if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium and chromium-driver with apt-get (for the browser test)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	        chromium chromium-driver; } >/dev/null 2>&1 \
+	      || echo "note: apt-get could not install chromium; the browser test will skip"; \
+	  else \
+	    echo "note: no chromium/chromedriver (apt-get install chromium chromium-driver); the browser test will skip"; \
+	  fi; \
+	fi
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

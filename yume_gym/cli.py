@@ -15,6 +15,8 @@ from collections.abc import Callable
 # command -> {target or None: "module:function"}
 JOBS: dict[str, dict[str | None, str]] = {
     "demo": {None: "yume_gym.demo:main"},
+    "play": {None: "yume_gym.play.window:main"},
+    "serve": {None: "yume_gym.play.server:main"},
     "doctor": {None: "yume_gym.doctor:main"},
     "eval": {None: "yume_gym.evaluation.report:main"},
     "data": {"procworld": "procworld.dataset:main"},
@@ -33,6 +35,8 @@ JOBS: dict[str, dict[str | None, str]] = {
 
 SUMMARIES = {
     "demo": "walk a scripted route through a generated world and write demo.mp4",
+    "play": "explore a generated world live in a window: WASD, arrows, typed events (needs [play])",
+    "serve": "explore a generated world live from a web page, e.g. over an SSH tunnel (needs [play])",
     "doctor": "check a released Yume-5B checkpoint directory from file headers, without loading weights",
     "eval": "measure a world model against procworld on held-out scenes; write docs/results.md",
     "data": "write training datasets (targets: procworld)",

@@ -5,7 +5,8 @@ A step of a yume-gym env generates a whole chunk of frames, so Gymnasium's ``Rec
 ``info["frames"]`` for each step, plus the reset's frames (``info["frames"]``, else the reset
 observation), optionally with the held keys and the event text drawn on each frame.
 
-Files, one video per episode (episodes count from 0 for each recorder):
+Files, one video per episode (episodes count from 0 for each recorder; turning recording
+back on mid-episode with :meth:`ChunkRecorder.set_recording` starts the next file):
 
 - ``path_or_dir`` a directory: ``<dir>/episode-0000.mp4``, ``episode-0001.mp4``...
 - ``path_or_dir`` ending in ``.mp4``: episode 0 is written to that path, episode i >= 1 to
@@ -196,34 +197,37 @@ class ChunkRecorder(gym.Wrapper):
         self._episode_index = 0
         self._video: _EpisodeVideo | None = None
         self._record: dict[str, Any] = {}
+        self._recording = True
+        self._start_at_next_step = False
 
     # ------------------------------------------------------------------------ gym interface
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Finalise the previous episode if it is still open, reset, and record the reset frames."""
         self._finish("stopped")
+        self._start_at_next_step = False
         obs, info = self.env.reset(seed=seed, options=options)
+        if not self._recording:
+            return obs, info
         frames = step_frames(obs, info)
-        path = episode_video_path(self.root, self._episode_index)
-        self._episode_index += 1
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._video = _EpisodeVideo(path, self.fps)
-        reset = {"frames": len(frames), "caption": info.get("caption"), "event": info.get("event")}
-        self._record = {"video": path.name, "fps": self.fps, "status": "recording", "reset": reset, "steps": []}
+        self._open({"frames": len(frames), "caption": info.get("caption"), "event": info.get("event")})
         self._add(frames, None, info.get("event"))
-        self.video_paths.append(path)
         self._publish()
         return obs, info
 
     def step(self, action: Any):
         """Step the env and record its chunk; an exception publishes what was recorded, then propagates."""
-        if self._video is None:
+        if self._video is None and not self._start_at_next_step:
             return self.env.step(action)
         try:
             obs, reward, terminated, truncated, info = self.env.step(action)
         except BaseException as err:
-            self._record["error"] = f"{type(err).__name__}: {err}"
-            self._publish()
+            if self._video is not None:
+                self._record["error"] = f"{type(err).__name__}: {err}"
+                self._publish()
             raise
+        if self._video is None:
+            self._start_at_next_step = False
+            self._open(None)
         frames = step_frames(obs, info)
         action_id = _action_id(action, info)
         keys = describe_action(action_id) if action_id is not None else str(action)
@@ -245,7 +249,36 @@ class ChunkRecorder(gym.Wrapper):
         self._finish("stopped")
         super().close()
 
+    @property
+    def recording(self) -> bool:
+        """Whether steps and resets are recorded (True unless :meth:`set_recording` turned it off)."""
+        return self._recording
+
+    def set_recording(self, on: bool) -> None:
+        """Turn recording off, or back on, at any point of an episode.
+
+        Off finalises the open video (status "stopped"); later steps and resets pass through
+        unrecorded. On records again from the next reset or step: a step starts the next video
+        file, whose sidecar has ``"reset": None`` since it begins mid-episode.
+        """
+        on = bool(on)
+        if on == self._recording:
+            return
+        self._recording = on
+        self._start_at_next_step = on
+        if not on:
+            self._finish("stopped")
+
     # ------------------------------------------------------------------------------ writing
+    def _open(self, reset: dict[str, Any] | None) -> None:
+        """Start the next video file; ``reset`` describes its reset chunk, None mid-episode."""
+        path = episode_video_path(self.root, self._episode_index)
+        self._episode_index += 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._video = _EpisodeVideo(path, self.fps)
+        self._record = {"video": path.name, "fps": self.fps, "status": "recording", "reset": reset, "steps": []}
+        self.video_paths.append(path)
+
     def _add(self, frames: np.ndarray, keys: str | None, event: str | None) -> None:
         if self.overlay:
             frames = np.stack([draw_overlay(f, keys, event) for f in frames])  # (T, H, W, 3)
