@@ -11,6 +11,7 @@ from yume_gym.rewards import (
     ClipTextReward,
     ColourInView,
     GoalImageSimilarity,
+    HueInView,
     Novelty,
     RewardFn,
     RewardWrapper,
@@ -89,6 +90,25 @@ def test_reward_argument_errors():
         Novelty()(np.zeros((1, 8, 8, 3), np.float32), {})
     with pytest.raises(ValueError, match="size"):
         Novelty(size=0)
+
+
+def test_hue_in_view_holds_under_light_and_shade():
+    bright, shaded = (230, 40, 40), (110, 30, 35)  # a red surface in sun and in shade
+    reward = HueInView("red", region="full")
+    for colour in (bright, shaded, (60, 20, 18)):
+        assert reward(np.full((1, 8, 8, 3), colour, np.uint8), {}) == 1.0
+    assert ColourInView("red", region="full")(np.full((1, 8, 8, 3), shaded, np.uint8), {}) == 0.0
+    for other in ((240, 140, 30), (128, 128, 128), (200, 180, 180), (8, 2, 2), PALETTE["purple"]):
+        assert reward(np.full((1, 8, 8, 3), other, np.uint8), {}) == 0.0  # orange, grey, pale, black, purple
+    assert HueInView((250, 290), region="full")(np.full((1, 4, 4, 3), PALETTE["purple"], np.uint8), {}) == 1.0
+    centre = HueInView("red")
+    assert centre(frames_with_square(24, 24), {}) > 2 * centre(frames_with_square(0, 0), {}) > 0
+    mask = centre.mask(frames_with_square(24, 24)[-1])
+    assert mask.shape == (64, 64) and mask.sum() == 256
+    with pytest.raises(ValueError, match="'teal'"):
+        HueInView("teal")
+    with pytest.raises(ValueError, match="min_saturation"):
+        HueInView("red", min_saturation=0)
 
 
 def test_goal_image_similarity(tmp_path):

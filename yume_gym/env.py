@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from yume_gym.env_core import RewardFn, WorldEnvCore
+from yume_gym.tasks import Task, task_setup
 from yume_gym.world import WorldSnapshot
 from yume_gym.world_model import WorldModel, load_world_model
 
@@ -46,14 +47,17 @@ class YumeWorldEnv(gym.Env):
     ## Rewards
 
     0.0 per step unless ``reward_fn(frames, info) -> float`` is given; it sees the chunk's frames
-    ``(T, H, W, 3)`` uint8 at the model's resolution and the step's info.
+    ``(T, H, W, 3)`` uint8 at the model's resolution and the step's info. ``task="reach-red"``
+    (a name from :data:`yume_gym.tasks.TASK_NAMES`) brings a task's reward function, its
+    episode-ending threshold and its training scenes as prompts (see :mod:`yume_gym.tasks`).
 
     ## Starting State
 
     ``reset(seed=..., options={"image": ..., "prompt": ..., "events": ...})`` starts from an image
     (a path, an ``(H, W, 3)`` uint8 array or a PIL image, scaled to cover the model's frame and
     centre-cropped), a text prompt, or both; with neither, from the model's default prompt.
-    Options override the constructor's ``image``/``prompt``/``events`` key by key. ``events``
+    Options override the constructor's ``image``/``prompt``/``events`` key by key; a sequence of
+    prompts starts each episode from one of them, picked by the episode's seed. ``events``
     is a schedule ``[(step, text), ...]``: the event is in the caption from the chunk of that
     step on (0 = from the start). The first observation is the opening chunk: the image
     repeated, or a chunk generated from the prompt. One seed drives ``np_random`` and, through
@@ -70,6 +74,7 @@ class YumeWorldEnv(gym.Env):
     - ``device``, ``dtype``: where and in what precision to run (default CPU, float32).
     - ``action_space``, ``observation``, ``frame_size``: see above.
     - ``reward_fn``, ``terminate_at_reward``: the reward hook and its termination threshold.
+    - ``task``: a task name or :class:`yume_gym.tasks.Task` instead of ``reward_fn``.
     - ``image``, ``prompt``, ``events``: the default start of every episode.
     - ``render_mode``: None or ``"rgb_array"`` (the last frame at the model's resolution).
 
@@ -100,18 +105,21 @@ class YumeWorldEnv(gym.Env):
         reward_fn: RewardFn | None = None,
         terminate_at_reward: float | None = None,
         image: Any = None,
-        prompt: str | None = None,
+        prompt: str | Sequence[str] | None = None,
         events: Sequence[tuple[int, str]] | None = None,
         render_mode: str | None = None,
+        task: str | Task | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not supported; use None or 'rgb_array'")
+        setup = task_setup(task, reward_fn, terminate_at_reward, prompt)
         model = resolve_world_model(checkpoint, device, dtype)
         self.core = WorldEnvCore(
             model, 1, action_space=action_space, observation=observation, frame_size=frame_size,
-            reward_fn=reward_fn, terminate_at_reward=terminate_at_reward,
-            image=image, prompt=prompt, events=events,
+            reward_fn=setup.reward_fn, terminate_at_reward=setup.terminate_at_reward,
+            image=image, prompt=setup.prompt, events=events,
         )  # fmt: skip
+        self.task = setup.task
         self.model = model
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": model.fps}

@@ -51,11 +51,13 @@ class WorldEnvCore:
     """Env semantics for ``num_worlds`` rows of one world model (see the module doc).
 
     ``image``/``prompt``/``events`` are the default start of every episode; reset options
-    override them key by key. The reward hook ``reward_fn(frames, info) -> float`` gets the
-    chunk's frames (T, H, W, 3) uint8 at the model's resolution; with ``terminate_at_reward``
-    set, an episode terminates when a step's reward reaches it. A reward function with episode
-    state (``reset(frames)``, as :mod:`yume_gym.rewards` defines) is reset with each episode's
-    opening frames, and with several rows every row gets its own copy of it.
+    override them key by key. A prompt may be a sequence of prompts: each episode starts from
+    one of them, picked by the episode's seed (``prompts[seed % len(prompts)]``). The reward
+    hook ``reward_fn(frames, info) -> float`` gets the chunk's frames (T, H, W, 3) uint8 at the
+    model's resolution; with ``terminate_at_reward`` set, an episode terminates when a step's
+    reward reaches it. A reward function with episode state (``reset(frames)``, as
+    :mod:`yume_gym.rewards` defines) is reset with each episode's opening frames, and with
+    several rows every row gets its own copy of it.
     """
 
     def __init__(
@@ -69,7 +71,7 @@ class WorldEnvCore:
         reward_fn: RewardFn | None = None,
         terminate_at_reward: float | None = None,
         image: Any = None,
-        prompt: str | None = None,
+        prompt: str | Sequence[str] | None = None,
         events: Sequence[tuple[int, str]] | None = None,
     ) -> None:
         if action_space not in ACTION_SPACE_KINDS:
@@ -112,9 +114,7 @@ class WorldEnvCore:
         if unknown:
             raise ValueError(f"unknown reset option(s) {unknown}; known options: {list(RESET_OPTIONS)}")
         merged = {**self.defaults, **options}
-        prompt = merged["prompt"]
-        if prompt is not None and not isinstance(prompt, str):
-            raise TypeError(f"prompt must be a string, got {type(prompt).__name__} {prompt!r}")
+        merged["prompt"] = check_prompt(merged["prompt"])
         merged["events"] = tuple(validate_schedule(merged["events"] or ()))
         if merged["image"] is not None:
             merged["image"] = prepare_image(merged["image"], *self.model.frame_size)
@@ -122,6 +122,8 @@ class WorldEnvCore:
 
     def _world_start(self, seed: int, options: dict[str, Any]) -> WorldStart:
         prompt = options["prompt"]
+        if isinstance(prompt, tuple):
+            prompt = prompt[seed % len(prompt)]
         if options["image"] is None and prompt is None:
             prompt = self.model.generation.default_prompt
         return WorldStart(seed=seed, image=options["image"], prompt=prompt, events=options["events"])
@@ -193,6 +195,15 @@ class WorldEnvCore:
         """Restore ``row``; returns its observation (of the snapshot's latest chunk)."""
         self.world.set_state(row, snapshot)
         return self.observe(self.world.last_chunk(row))[0]
+
+
+def check_prompt(prompt: Any) -> str | tuple[str, ...] | None:
+    """A prompt (a string), a tuple of prompts to pick from per episode, or None; TypeError otherwise."""
+    if prompt is None or isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, Sequence) and len(prompt) > 0 and all(isinstance(p, str) for p in prompt):
+        return tuple(prompt)
+    raise TypeError(f"prompt must be a string or a non-empty sequence of strings, got {type(prompt).__name__} {prompt!r}")
 
 
 def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:

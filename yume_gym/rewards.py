@@ -13,6 +13,7 @@ with the reset's frames.
 The built-ins score the chunk's last frame (the observation the agent acts on):
 
 - :class:`ColourInView`: the share of pixels near a colour, optionally centre-weighted;
+- :class:`HueInView`: the share of pixels of a hue, which holds under sun, shade and dusk light;
 - :class:`GoalImageSimilarity`: closeness to a goal image, in [0, 1];
 - :class:`Novelty`: an exploration bonus, the distance to the nearest earlier view;
 - :class:`ClipTextReward`: CLIP similarity between the view and a text, with a local model.
@@ -53,6 +54,13 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "brown": (130, 85, 45),
 }
 MAX_RGB_DISTANCE = math.sqrt(3) * 255  # the distance between black and white
+# Named hue ranges (degrees, wrapping through 0) for HueInView, measured on procworld's lit
+# objects: its red, yellow and purple stay inside them in sun, shade, overcast and dusk light.
+HUES: dict[str, tuple[float, float]] = {
+    "red": (340.0, 14.0),
+    "yellow": (40.0, 72.0),
+    "purple": (258.0, 320.0),
+}
 
 
 @runtime_checkable
@@ -112,6 +120,68 @@ class ColourInView:
         if self.region == "full":
             return float(match.mean())
         return float((centre_weights(*match.shape) * match).sum())
+
+
+class HueInView:
+    """The share of pixels whose hue lies in a range, in [0, 1]: a colour test that survives lighting.
+
+    A lit object's RGB changes with sun, shade, fog and sky far more than its hue, so this test
+    keeps a pixel when its hue (degrees, 0 = red, 120 = green, 240 = blue) is inside ``hue``
+    and it is saturated and bright enough to have a hue at all (``min_saturation``,
+    ``min_value``, both on the HSV 0..1 scale). ``hue`` is a name from :data:`HUES` or a
+    (low, high) range in degrees; a range with low > high wraps through 0, as red does.
+    ``region`` weights pixels as :class:`ColourInView` does.
+    """
+
+    def __init__(
+        self,
+        hue: str | tuple[float, float] = "red",
+        min_saturation: float = 0.35,
+        min_value: float = 0.1,
+        region: str = "centre",
+    ) -> None:
+        self.low, self.high = _resolve_hue(hue)
+        if not _is_number(min_saturation) or not 0 < min_saturation < 1:
+            raise ValueError(f"min_saturation {min_saturation!r} must be in (0, 1): grey pixels have no hue")
+        if not _is_number(min_value) or not 0 <= min_value < 1:
+            raise ValueError(f"min_value {min_value!r} must be a number in [0, 1) (the HSV scale)")
+        if region not in ("centre", "full"):
+            raise ValueError(f"region {region!r} must be 'centre' or 'full'")
+        self.min_saturation, self.min_value, self.region = float(min_saturation), float(min_value), region
+
+    def mask(self, frame: np.ndarray) -> np.ndarray:
+        """(H, W) bool: the pixels of ``frame`` (H, W, 3) uint8 that have the hue."""
+        rgb = frame.astype(np.float32) / 255.0  # (H, W, 3)
+        value = rgb.max(axis=-1)  # (H, W)
+        spread = value - rgb.min(axis=-1)  # (H, W)
+        saturation = np.where(value > 0, spread / np.maximum(value, 1e-6), 0.0)
+        r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+        safe = np.maximum(spread, 1e-6)
+        hue = np.select(
+            [value == r, value == g],
+            [(g - b) / safe % 6.0, (b - r) / safe + 2.0],
+            (r - g) / safe + 4.0,
+        ) * 60.0  # (H, W) degrees in [0, 360)
+        in_range = (hue >= self.low) & (hue <= self.high) if self.low <= self.high else (
+            (hue >= self.low) | (hue <= self.high))  # fmt: skip
+        return in_range & (saturation >= self.min_saturation) & (value >= self.min_value)
+
+    def __call__(self, frames: np.ndarray, info: dict[str, Any]) -> float:
+        match = self.mask(check_frames(frames)[-1])  # (H, W)
+        if self.region == "full":
+            return float(match.mean())
+        return float((centre_weights(*match.shape) * match).sum())
+
+
+def _resolve_hue(hue: str | tuple[float, float]) -> tuple[float, float]:
+    if isinstance(hue, str):
+        if hue.lower() not in HUES:
+            raise ValueError(f"unknown hue name {hue!r}; use one of {sorted(HUES)} or a (low, high) range in degrees")
+        return HUES[hue.lower()]
+    pair = tuple(hue) if isinstance(hue, (tuple, list)) else ()
+    if len(pair) != 2 or not all(_is_number(v) and 0 <= v < 360 for v in pair):
+        raise ValueError(f"hue {hue!r} must be a name from {sorted(HUES)} or (low, high) degrees in [0, 360)")
+    return float(pair[0]), float(pair[1])
 
 
 def _downsample(frame: np.ndarray, size: int, mode: str) -> np.ndarray:

@@ -28,6 +28,7 @@ from gymnasium.vector.utils import batch_space
 
 from yume_gym.env import resolve_world_model
 from yume_gym.env_core import RewardFn, WorldEnvCore
+from yume_gym.tasks import Task, task_setup
 from yume_gym.world import WorldSnapshot
 from yume_gym.world_model import WorldModel
 
@@ -39,6 +40,8 @@ class YumeWorldVectorEnv(VectorEnv):
 
     ``max_episode_steps`` truncates each row's episode (``gym.make_vec`` passes the registered
     100); ``autoreset_mode`` is NEXT_STEP (default) or SAME_STEP. Reset options apply to every row.
+    With ``task``, every row gets its own copy of the task's reward function, and a sequence of
+    prompts (a task's training scenes) gives each episode its own, picked by its seed.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 16, "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -55,11 +58,12 @@ class YumeWorldVectorEnv(VectorEnv):
         reward_fn: RewardFn | None = None,
         terminate_at_reward: float | None = None,
         image: Any = None,
-        prompt: str | None = None,
+        prompt: str | Sequence[str] | None = None,
         events: Sequence[tuple[int, str]] | None = None,
         max_episode_steps: int | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
+        task: str | Task | None = None,
     ) -> None:
         autoreset_mode = AutoresetMode(autoreset_mode)
         if autoreset_mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
@@ -68,12 +72,14 @@ class YumeWorldVectorEnv(VectorEnv):
             raise ValueError(f"max_episode_steps={max_episode_steps!r} must be a positive integer or None")
         if render_mode is not None and render_mode != "rgb_array":
             raise ValueError(f"render_mode {render_mode!r} is not supported; use None or 'rgb_array'")
+        setup = task_setup(task, reward_fn, terminate_at_reward, prompt)
         model = resolve_world_model(checkpoint, device, dtype)
         self.core = WorldEnvCore(
             model, num_envs, action_space=action_space, observation=observation, frame_size=frame_size,
-            reward_fn=reward_fn, terminate_at_reward=terminate_at_reward,
-            image=image, prompt=prompt, events=events,
+            reward_fn=setup.reward_fn, terminate_at_reward=setup.terminate_at_reward,
+            image=image, prompt=setup.prompt, events=events,
         )  # fmt: skip
+        self.task = setup.task
         self.model = model
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps

@@ -23,7 +23,9 @@ from yume_gym.actions import (
     make_action_space,
     to_action_id,
 )
+from yume_gym.env_core import check_prompt
 from yume_gym.events import validate_event_text, validate_schedule
+from yume_gym.tasks import Task, task_setup
 
 RESET_OPTIONS = ("prompt", "events")
 RewardFn = Callable[[np.ndarray, dict], float]
@@ -58,13 +60,19 @@ class ProcWorldEnv(gym.Env):
     ## Rewards
 
     0.0 unless ``reward_fn(frames, info) -> float`` is given; it gets the chunk's frames
-    ``(N, H, W, 3)`` uint8 and the step's info, which holds the true state.
+    ``(N, H, W, 3)`` uint8 and the step's info, which holds the true state. A reward function
+    with ``reset(frames)`` is reset with each episode's opening frames. ``task="reach-red"`` (a
+    name from :data:`yume_gym.tasks.TASK_NAMES`) brings the task's reward over frames, its
+    episode-ending threshold and its training scenes, exactly as in the world-model env, and
+    judges success from the true state: every info then holds ``task_success`` and
+    ``task_score`` (see :mod:`yume_gym.tasks`).
 
     ## Starting State
 
     ``reset(seed=..., options={"prompt": caption, "events": [(step, text), ...]})``. The prompt
-    is parsed into a scene (ValueError naming unknown words); without one the scene is drawn
-    from the seed. The layout and every later random choice come from the seed. The camera
+    is parsed into a scene (ValueError naming unknown words); a sequence of prompts starts
+    each episode from one of them, drawn from the seed; without one the scene is drawn from the
+    seed. The layout and every later random choice come from the seed. The camera
     starts at (0, 0) looking along +z, level, with an object 5-8 m ahead. ``events`` follows
     :func:`yume_gym.events.validate_schedule`: step 0 is the opening chunk that ``reset``
     draws (no-op action), step k the chunk of the k-th ``step``; an event starts with the
@@ -83,6 +91,7 @@ class ProcWorldEnv(gym.Env):
     - ``speed``: a :class:`yume_gym.actions.SpeedSuffix` (default: the released default).
     - ``action_space``, ``prompt``, ``events``: see above (defaults for every reset).
     - ``reward_fn``, ``terminate_at_reward``: the reward hook and its termination threshold.
+    - ``task``: a task name or :class:`yume_gym.tasks.Task` instead of ``reward_fn``.
     - ``event_frames``: frames an event takes to come in fully (default 16).
     - ``render_mode``: None or ``"rgb_array"`` (the last frame).
 
@@ -92,7 +101,8 @@ class ProcWorldEnv(gym.Env):
     ``scene`` (the scene caption); ``caption`` (action caption, scene caption and event, as the
     world model reads them); ``event`` (the active event text or None); ``event_started`` (the
     canonical text of an event that began this step, or None); ``step``; ``frame`` (index of
-    the last frame); ``action_id`` (steps only). ``set_event(text)`` starts an event live.
+    the last frame); ``action_id`` (steps only); with a task, ``task_success`` and
+    ``task_score``. ``set_event(text)`` starts an event live.
 
     >>> env = ProcWorldEnv(size=32, frames_per_step=4)
     >>> obs, info = env.reset(seed=0, options={"prompt": "a snowy field with red pillars under a dusk sky"})
@@ -111,12 +121,13 @@ class ProcWorldEnv(gym.Env):
         frames_per_step: int = 8,
         speed: SpeedSuffix | None = None,
         action_space: str = "discrete",
-        prompt: str | None = None,
+        prompt: str | Sequence[str] | None = None,
         events: Sequence[tuple[int, str]] | None = None,
         reward_fn: RewardFn | None = None,
         terminate_at_reward: float | None = None,
         event_frames: int = 16,
         render_mode: str | None = None,
+        task: str | Task | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not supported; use None or 'rgb_array'")
@@ -126,6 +137,8 @@ class ProcWorldEnv(gym.Env):
             raise ValueError(f"frames_per_step {frames_per_step!r} must be an integer >= 1")
         if not _positive_int(event_frames):
             raise ValueError(f"event_frames {event_frames!r} must be an integer >= 1")
+        setup = task_setup(task, reward_fn, terminate_at_reward, prompt)
+        reward_fn, terminate_at_reward, prompt = setup.reward_fn, setup.terminate_at_reward, setup.prompt
         if reward_fn is not None and not callable(reward_fn):
             raise TypeError(f"reward_fn must be callable as reward_fn(frames, info) -> float, not {reward_fn!r}")
         if terminate_at_reward is not None and not isinstance(terminate_at_reward, numbers.Real):
@@ -139,6 +152,8 @@ class ProcWorldEnv(gym.Env):
         self.action_kind = action_space
         self.reward_fn = reward_fn
         self.terminate_at_reward = terminate_at_reward
+        self.task = setup.task
+        self.judge = None if setup.task is None else setup.task.make_judge()
         self.render_mode = render_mode
         self.defaults: dict[str, Any] = {"prompt": None, "events": ()}
         self.defaults = self._start_options({"prompt": prompt, "events": events or ()})
@@ -157,10 +172,9 @@ class ProcWorldEnv(gym.Env):
             hint = " (this world starts from a prompt, not an image)" if "image" in unknown else ""
             raise ValueError(f"unknown reset option(s) {unknown}{hint}; known options: {list(RESET_OPTIONS)}")
         merged = {**self.defaults, **options}
-        prompt = merged["prompt"]
-        if prompt is not None and not isinstance(prompt, str):
-            raise TypeError(f"prompt must be a scene caption string, got {type(prompt).__name__} {prompt!r}")
-        merged["spec"] = None if prompt is None else parse_caption(prompt)
+        prompt = merged["prompt"] = check_prompt(merged["prompt"])
+        prompts = (prompt,) if isinstance(prompt, str) else prompt
+        merged["specs"] = None if prompts is None else tuple(parse_caption(p) for p in prompts)
         schedule = validate_schedule(merged["events"] or [])
         for i, (step, text) in enumerate(schedule):
             if text is not None:
@@ -176,13 +190,22 @@ class ProcWorldEnv(gym.Env):
         super().reset(seed=seed)
         start = self._start_options(options)
         scene_seed = int(self.np_random.integers(_SEED_HIGH))
-        spec = start["spec"] or random_spec(self.np_random)
+        specs = start["specs"]
+        if specs is None:
+            spec = random_spec(self.np_random)
+        else:
+            spec = specs[0] if len(specs) == 1 else specs[int(self.np_random.integers(len(specs)))]
         self.world = ProcWorld(build_scene(spec, scene_seed), self.size, self.speed, self.event_frames)
         self._scheduled = dict(start["events"])
         self._live: dict[int, str | None] = {}
         self._event: str | None = None
         self._step = 0
-        return self._chunk(0, None)
+        obs, info = self._chunk(0, None)
+        if callable(getattr(self.reward_fn, "reset", None)):
+            self.reward_fn.reset(info["frames"].copy())
+        if self.judge is not None:
+            info.update(self.judge.reset(info))
+        return obs, info
 
     def step(self, action: Any):
         if self.world is None:
@@ -193,6 +216,8 @@ class ProcWorldEnv(gym.Env):
         reward = 0.0
         if self.reward_fn is not None:
             reward = _checked_reward(self.reward_fn(info["frames"].copy(), dict(info)))
+        if self.judge is not None:  # after the reward: the reward sees frames, never the verdict
+            info.update(self.judge.update(info))
         terminated = self.terminate_at_reward is not None and reward >= self.terminate_at_reward
         return obs, float(reward), bool(terminated), False, info
 

@@ -1,0 +1,125 @@
+"""Train a PPO agent on a task in the generated world (``--world yume``) or the ground truth (``procworld``).
+
+    python -m agents.train_ppo --world yume --task reach-red --steps 200000 --seed 0
+
+stable-baselines3 PPO with ``CnnPolicy`` on ``--num-envs`` envs (in YumeWorld one batched
+world-model pass per step for all of them) seen through :mod:`agents.worlds`: frames resized to
+``--obs-size``, the last ``--frame-stack`` stacked, ProcWorld matched to the world model. Writes
+into ``--out``:
+
+- ``progress.csv``: stable-baselines3's log per rollout (``time/fps`` is env steps per second,
+  updates included), and TensorBoard events with ``--tensorboard``;
+- ``episodes.csv``: one row per finished training episode (:mod:`agents.callbacks`);
+- ``checkpoints/step-<env steps>.zip`` every ``--checkpoint-every`` env steps, ``final.zip`` at
+  the end, each written atomically;
+- ``run.json``: the arguments, the world model, and the throughput (env steps per second).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.logger import configure
+
+from agents.callbacks import EpisodeLog, PeriodicCheckpoint, ProgressBar, save_agent
+from agents.worlds import WORLDS, AgentView, make_vec_env
+from yume_gym.actions import ACTION_SPACE_KINDS
+from yume_gym.atomic_file import atomic_path
+from yume_gym.tasks import TASK_NAMES, make_task
+from yume_gym.train.args import option, parse_args
+from yume_gym.world_model import load_world_model
+
+
+@dataclass
+class TrainArgs:
+    world: str = option("procworld", f"where the agent trains: one of {WORLDS} ('yume' = the generated world)")
+    task: str = option("reach-red", f"the task: one of {', '.join(TASK_NAMES)}")
+    steps: int = option(100_000, "env steps to train for, summed over the envs")
+    num_envs: int = option(8, "envs stepped together")
+    seed: int = option(0, "seed of the policy, the envs and the world model's sampling")
+    checkpoint: str | None = option(None, "world model bundle directory (default: the embedded model); "
+                                          "ProcWorld is matched to its frame size and chunk length")
+    device: str = option("cpu", "device of the world model")
+    policy_device: str = option("auto", "device of the policy ('auto': CUDA when available)")
+    action_space: str = option("compact", f"the agent's action space: one of {ACTION_SPACE_KINDS}")
+    obs_size: int = option(64, "side of the square frames the policy sees (>= 36 for the default CNN)")
+    frame_stack: int = option(4, "recent frames the policy sees at once")
+    episode_steps: int = option(0, "episode length in env steps; 0 for the task's")
+    n_steps: int = option(128, "PPO rollout length per env")
+    batch_size: int = option(256, "PPO minibatch size")
+    epochs: int = option(4, "PPO epochs per rollout")
+    learning_rate: float = option(2.5e-4, "Adam learning rate")
+    gamma: float = option(0.99, "discount factor")
+    gae_lambda: float = option(0.95, "GAE lambda")
+    clip_range: float = option(0.1, "PPO clip range")
+    ent_coef: float = option(0.01, "entropy bonus coefficient")
+    checkpoint_every: int = option(20_000, "save the agent every this many env steps (0: only at the end)")
+    out: str = option("", "run directory (default: runs/agents/<world>-<task>-s<seed>)")
+    tensorboard: bool = option(False, "also write TensorBoard events (needs: pip install tensorboard)")
+    progress: bool = option(True, "show a progress bar")
+
+    def __post_init__(self) -> None:
+        make_task(self.task)
+        if self.world not in WORLDS:
+            raise ValueError(f"unknown --world {self.world!r}; expected one of {WORLDS}")
+        if self.action_space not in ACTION_SPACE_KINDS:
+            raise ValueError(f"unknown --action-space {self.action_space!r}; expected one of {ACTION_SPACE_KINDS}")
+        small = {name: getattr(self, name) for name in ("steps", "num_envs", "n_steps", "batch_size", "epochs")
+                 if getattr(self, name) < 1}  # fmt: skip
+        if small:
+            raise ValueError(f"{small} must be >= 1")
+        if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise ValueError("--tensorboard needs TensorBoard: pip install tensorboard")
+        self.out = self.out or f"runs/agents/{self.world}-{self.task}-s{self.seed}"
+
+    @property
+    def view(self) -> AgentView:
+        return AgentView(self.task, self.action_space, self.obs_size, self.frame_stack, self.episode_steps or None)
+
+
+def train(args: TrainArgs) -> dict:
+    """Run the training ``args`` describe; returns the run summary also written to ``run.json``."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = load_world_model(args.checkpoint, device=args.device)
+    venv = make_vec_env(args.world, args.view, model, args.num_envs)
+    agent = PPO(
+        "CnnPolicy", venv, n_steps=args.n_steps, batch_size=args.batch_size, n_epochs=args.epochs,
+        learning_rate=args.learning_rate, gamma=args.gamma, gae_lambda=args.gae_lambda,
+        clip_range=args.clip_range, ent_coef=args.ent_coef, seed=args.seed, device=args.policy_device, verbose=0,
+    )  # fmt: skip
+    agent.set_logger(configure(str(out), ["csv"] + (["tensorboard"] if args.tensorboard else [])))
+    log = EpisodeLog(out / "episodes.csv")
+    checkpoints = PeriodicCheckpoint(out / "checkpoints", args.checkpoint_every)
+    start = time.monotonic()
+    agent.learn(args.steps, callback=CallbackList([log, ProgressBar(args.steps, log, args.progress), checkpoints]))
+    wall = time.monotonic() - start
+    final = save_agent(agent, out / "final.zip")
+    venv.close()
+    summary = {
+        "args": asdict(args), "world_model": model.describe(), "env_steps": agent.num_timesteps,
+        "wall_s": round(wall, 2), "env_steps_per_s": round(agent.num_timesteps / wall, 2),
+        "final": str(final), "checkpoints": [str(p) for p in checkpoints.saved], "recent_episodes": log.summary(),
+    }  # fmt: skip
+    with atomic_path(out / "run.json") as tmp:
+        Path(tmp).write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(TrainArgs, argv, "python -m agents.train_ppo", __doc__.splitlines()[0])
+    summary = train(args)
+    print(f"{summary['world_model']}\ntrained {summary['env_steps']} env steps in {summary['wall_s']:.0f} s "
+          f"({summary['env_steps_per_s']:.1f} steps/s); wrote {args.out}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

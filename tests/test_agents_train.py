@@ -1,0 +1,74 @@
+"""The agents' worlds look alike to a policy, and PPO training runs at toy size in both."""
+
+import json
+
+import numpy as np
+import pytest
+
+from agents.train_ppo import main as train_main
+from agents.worlds import AgentView, make_vec_env, procworld_settings
+from yume_gym.world_model import build_world_model, save_world_model
+
+OBS = 36  # the smallest side stable-baselines3's NatureCNN takes
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_world_model(frame_size=32, live_head=True)
+
+
+@pytest.fixture(scope="module")
+def bundle(model, tmp_path_factory):
+    return str(save_world_model(model, tmp_path_factory.mktemp("world") / "tiny"))
+
+
+def test_both_worlds_give_the_policy_the_same_interface(model):
+    view = AgentView("reach-red", obs_size=OBS, frame_stack=3, max_episode_steps=2)
+    assert procworld_settings(model)["frames_per_step"] == model.chunk_frames
+    envs = {world: make_vec_env(world, view, model, num_envs=2) for world in ("procworld", "yume")}
+    episodes = {}
+    for world, venv in envs.items():
+        venv.seed(0)
+        obs = venv.reset()
+        assert obs.shape == (2, OBS, OBS, 9) and obs.dtype == np.uint8
+        assert venv.observation_space == envs["procworld"].observation_space
+        assert venv.action_space == envs["procworld"].action_space
+        for _ in range(2):
+            obs, rewards, dones, infos = venv.step(np.array([1, 6]))
+        assert dones.all() and rewards.dtype == np.float32 and infos[0]["TimeLimit.truncated"]
+        episodes[world] = set(infos[0]["episode"])
+    assert episodes["yume"] == {"r", "l", "t"}  # a generated world has no true state to judge
+    assert episodes["procworld"] == {"r", "l", "t", "task_success", "task_score"}
+    with pytest.raises(ValueError, match="'mars'"):
+        make_vec_env("mars", view, model, 1)
+
+
+@pytest.mark.parametrize("world", ["procworld", "yume"])
+def test_train_ppo_runs_at_toy_size(world, bundle, tmp_path):
+    out = tmp_path / world
+    argv = ["--world", world, "--task", "reach-red", "--checkpoint", bundle, "--steps", "32", "--num-envs", "2",
+            "--n-steps", "8", "--batch-size", "16", "--epochs", "1", "--obs-size", str(OBS), "--frame-stack", "2",
+            "--episode-steps", "3", "--checkpoint-every", "16", "--policy-device", "cpu", "--no-progress",
+            "--out", str(out)]  # fmt: skip
+    assert train_main(argv) == 0
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["env_steps"] == 32 and summary["env_steps_per_s"] > 0
+    saved = [p.name for p in sorted((out / "checkpoints").iterdir())]
+    assert saved == ["step-000000016.zip", "step-000000032.zip"]
+    assert (out / "final.zip").is_file() and "time/fps" in (out / "progress.csv").read_text()
+    episodes = (out / "episodes.csv").read_text().splitlines()
+    assert episodes[0] == "env_steps,wall_s,return,length,ended_by_task,success,score" and len(episodes) > 4
+    judged = [line.split(",")[5] for line in episodes[1:]]
+    assert all(j in ("True", "False") for j in judged) if world == "procworld" else all(j == "" for j in judged)
+
+
+def test_train_ppo_arguments(capsys):
+    with pytest.raises(SystemExit) as done:
+        train_main(["--help"])
+    assert done.value.code == 0 and "--frame-stack" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        train_main(["--world", "mars"])
+    assert "unknown --world 'mars'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_main(["--task", "reach-the-moon"])
+    assert "unknown task" in capsys.readouterr().err
