@@ -14,6 +14,7 @@ world model, 4 steps).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -156,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = LoopSettings(out, args.steps, args.minutes, progress=args.progress)
     step = run_loop("distill", settings, start, train_step, state, ["loss", "dmd_grad", "critic_loss", "chunks"])
-    generation = model.generation.__class__(**{**model.generation.__dict__, "steps": args.student_steps,
-                                               "shift": args.student_shift})
+    generation = dataclasses.replace(model.generation, steps=args.student_steps, shift=args.student_shift)
     distilled = WorldModel(student, model.codec, model.text_encoder, generation, is_trained=True, source=str(out))
     save_world_model(distilled, out / BUNDLE_DIR, note=f"self-forcing DMD student at step {step}, "
                      f"{args.student_steps} steps, from {foundation / BUNDLE_DIR}")
