@@ -99,7 +99,7 @@ def copy_start_frame(episodes: list[Episode]) -> np.ndarray:
 def variants(model: WorldModel, teacher: WorldModel | None, args: EvalArgs) -> list[tuple[str, WorldModel]]:
     """(name, model) of every compared variant; the channel-branch ablation is run separately."""
     g = model.generation
-    rows = [(f"shipped model, {g.steps} steps", model)]
+    rows = [(f"evaluated model (--model), {g.steps} steps", model)]
     if teacher is not None:
         cfg = args.teacher_guidance
         rows.append((f"teacher, {args.teacher_steps} steps, guidance {cfg:g}",
