@@ -36,16 +36,15 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 from torch import nn
 from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
 
+from yume_gym.model.action_cache import ActionCache, CacheInfo
 from yume_gym.model.weights_file import (
     config_from_dict,
     load_weights_strict,
@@ -114,14 +113,6 @@ class TextEncoderConfig:
         )
 
 
-class CacheInfo(NamedTuple):
-    """Action-cache statistics, like ``functools.lru_cache``'s."""
-
-    hits: int
-    misses: int
-    size: int
-
-
 class TextEncoder(nn.Module):
     """Caption encoder: ``encode_batch([(action, event), ...]) -> (B, text_len, d_model)``."""
 
@@ -132,9 +123,7 @@ class TextEncoder(nn.Module):
         self._bytes = ByT5Tokenizer() if config.vocab is None else None
         self.t5 = T5EncoderModel(config.t5_config())
         self.t5.eval()
-        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self._hits = 0
-        self._misses = 0
+        self._action_cache = ActionCache(self.encode_parts, config.cache_size)
         # Weights loaded after caching would make the cache stale.
         self.register_load_state_dict_post_hook(lambda module, keys: module.clear_cache())
 
@@ -227,27 +216,14 @@ class TextEncoder(nn.Module):
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses and size of the action-embedding cache."""
-        return CacheInfo(self._hits, self._misses, len(self._cache))
+        return self._action_cache.info()
 
     def clear_cache(self) -> None:
         """Forget all cached action embeddings and reset the statistics."""
-        self._cache.clear()
-        self._hits = self._misses = 0
+        self._action_cache.clear()
 
     def _cached_actions(self, action_texts: list[str]) -> dict[str, torch.Tensor]:
-        """Embeddings of ``action_texts``; each missing distinct one is encoded once."""
-        wanted = list(dict.fromkeys(action_texts))
-        missing = [t for t in wanted if t not in self._cache]
-        self._misses += len(missing)
-        self._hits += len(action_texts) - len(missing)
-        found = {t: self._cache[t] for t in wanted if t in self._cache}
-        found.update(zip(missing, self.encode_parts(missing), strict=True))
-        for text in wanted:  # most recently used last; evict the oldest beyond cache_size
-            self._cache[text] = found[text]
-            self._cache.move_to_end(text)
-        while len(self._cache) > self.config.cache_size:
-            self._cache.popitem(last=False)
-        return found
+        return self._action_cache.lookup(action_texts)
 
     def _tokenize(self, text: str) -> torch.Tensor:
         """Token ids (1, L) of ``text``, cut to max_length tokens (keeping the end-of-sequence)."""

@@ -28,7 +28,6 @@ import json
 import os
 import re
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,6 +35,7 @@ import torch
 from torch import nn
 from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel
 
+from yume_gym.model.action_cache import ActionCache, CacheInfo
 from yume_gym.model.safe_load import (
     check_manifest,
     load_pth,
@@ -78,14 +78,6 @@ def clean_text(text: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(html.unescape(text))).strip()
 
 
-class CacheInfo(NamedTuple):
-    """Action-cache statistics, like ``functools.lru_cache``'s."""
-
-    hits: int
-    misses: int
-    size: int
-
-
 class UMT5TextEncoder(nn.Module):
     """Caption encoder: ``encode_batch([(action, event), ...]) -> (B, text_len, d_model)``.
 
@@ -109,8 +101,7 @@ class UMT5TextEncoder(nn.Module):
         weights_device = model.shared.weight.device
         self._run_device = torch.device(device) if device is not None else weights_device
         self.model.to("cpu" if offload else self._run_device)
-        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self._hits = self._misses = 0
+        self._action_cache = ActionCache(self.encode_parts, cache_size)
 
     @property
     def device(self) -> torch.device:
@@ -193,26 +184,14 @@ class UMT5TextEncoder(nn.Module):
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses and size of the action-embedding cache."""
-        return CacheInfo(self._hits, self._misses, len(self._cache))
+        return self._action_cache.info()
 
     def clear_cache(self) -> None:
         """Forget all cached action embeddings and reset the statistics."""
-        self._cache.clear()
-        self._hits = self._misses = 0
+        self._action_cache.clear()
 
     def _cached_actions(self, action_texts: list[str]) -> dict[str, torch.Tensor]:
-        wanted = list(dict.fromkeys(action_texts))
-        missing = [t for t in wanted if t not in self._cache]
-        self._misses += len(missing)
-        self._hits += len(action_texts) - len(missing)
-        found = {t: self._cache[t] for t in wanted if t in self._cache}
-        found.update(zip(missing, self.encode_parts(missing), strict=True))
-        for text in wanted:
-            self._cache[text] = found[text]
-            self._cache.move_to_end(text)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return found
+        return self._action_cache.lookup(action_texts)
 
 
 def _check_text(text: object, name: str) -> None:
