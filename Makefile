@@ -38,7 +38,8 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 bench: $(STAMP)
-	$(VENV)/bin/yume-gym bench generator
+	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 8
+	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 16 --modes tscm,tscm-no-branch
 
 clean:
 	rm -rf $(VENV) build *.egg-info

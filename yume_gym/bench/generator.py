@@ -3,8 +3,10 @@
 Generates chunks 1..N of one episode with the 4-step sampler on a preset (default ``tiny``) in
 three history modes: (a) TSCM with the channel branch, (b) TSCM without the channel branch,
 (c) full uncompressed history. The history grows by the chunk's latents after every chunk.
-Prints a table of per-chunk latency (median of ``--repeats`` runs), writes it to
-``docs/benchmarks/generator.md`` and a plot to ``docs/benchmarks/generator.png``.
+Each chunk's text and history are embedded once (:meth:`YumeDiT.condition`) and reused by
+its sampler steps, as the environments do. Prints a table of per-chunk latency (median of
+``--repeats`` runs) with the number of history tokens each chunk attends to, and writes it
+to ``docs/benchmarks/generator-grid<side>.md`` with a plot beside it (``.png``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from yume_gym.model import build_generator
+from yume_gym.model import build_generator, tscm
 from yume_gym.sampling import RELEASED_SCHEDULE, sample
 
 MODES = {
@@ -36,7 +38,8 @@ def _episode_latencies(model, chunks: int, chunk_latents: int, grid: int) -> lis
     for _ in range(chunks):
         noise = torch.randn(1, c.in_dim, chunk_latents, grid, grid, generator=g)  # (1, C, F, h, w)
         start = time.perf_counter()
-        chunk = sample(lambda x, t: model(x, t, context, history), noise, RELEASED_SCHEDULE)
+        conditioning = model.condition(noise, context, history)
+        chunk = sample(lambda x, t: model(x, t, conditioning=conditioning), noise, RELEASED_SCHEDULE)
         latencies.append(time.perf_counter() - start)
         history = chunk if history is None else torch.cat([history, chunk], dim=2)
     return latencies
@@ -65,46 +68,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=32, help="chunks per episode")
     parser.add_argument("--chunk-latents", type=int, default=8, help="latent frames per chunk")
     parser.add_argument("--grid", type=int, default=8, help="latent grid side (8 = 64x64 video)")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated history modes of {list(MODES)}")
     parser.add_argument("--repeats", type=int, default=3, help="episodes per mode; the median is kept")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"), help="output folder")
     args = parser.parse_args(argv)
+    modes = args.modes.split(",")
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        parser.error(f"unknown --modes {unknown}; expected some of {list(MODES)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     model = build_generator(args.preset).eval()
     results: dict[str, list[float]] = {}
     with torch.inference_mode():
-        for mode, settings in MODES.items():
-            model.configure(**settings)
+        for mode in modes:
+            model.configure(**MODES[mode])
             runs = [_episode_latencies(model, args.chunks, args.chunk_latents, args.grid)
                     for _ in range(args.repeats)]
             results[mode] = [statistics.median(r[i] for r in runs) for i in range(args.chunks)]
-    table = _table(results, args)
+    table = _table(results, args, model.config.patch_size[1:])
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "generator.md").write_text(table + "\n")
-    _write_plot(results, args.out / "generator.png")
+    name = f"generator-grid{args.grid}"
+    (args.out / f"{name}.md").write_text(table + "\n")
+    _write_plot(results, args.out / f"{name}.png")
     return 0
 
 
-def _table(results: dict[str, list[float]], args: argparse.Namespace) -> str:
+def _table(results: dict[str, list[float]], args: argparse.Namespace, patch_hw: tuple[int, int]) -> str:
     shown = [i for i in (1, 2, 4, 8, 16, 24, 32) if i <= args.chunks]
+    tokens_per_chunk = args.chunk_latents * (args.grid // patch_hw[0]) * (args.grid // patch_hw[1])
     lines = [
         f"# Generator latency per chunk ({args.preset}, {args.chunk_latents} latents a chunk, "
-        f"{args.grid}x{args.grid} latent grid, 4 steps, {torch.get_num_threads()} CPU threads, "
-        f"median of {args.repeats} episodes)",
+        f"{args.grid}x{args.grid} latent grid = {tokens_per_chunk} chunk tokens, 4 steps, "
+        f"{torch.get_num_threads()} CPU threads, median of {args.repeats} episodes)",
         "",
-        "| mode | " + " | ".join(f"chunk {i} (ms)" for i in shown) + " | last / chunk 8 |",
+        "| mode | " + " | ".join(f"chunk {i}" for i in shown) + " | last / chunk 8 |",
         "|---|" + "---:|" * (len(shown) + 1),
     ]
     for mode, latencies in results.items():
-        cells = [f"{1000 * latencies[i - 1]:.1f}" for i in shown]
+        cells = [f"{1000 * latencies[i - 1]:.1f} ms" for i in shown]
         ratio = latencies[-1] / latencies[min(8, args.chunks) - 1]
         lines.append(f"| {mode} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+        history_mode = MODES[mode]["history_mode"]
+        counts = [tscm.history_token_count((i - 1) * args.chunk_latents, (args.grid, args.grid), patch_hw,
+                                           history_mode) for i in shown]  # fmt: skip
+        lines.append(f"| {mode}: history tokens | " + " | ".join(map(str, counts)) + " | |")
     lines += ["", "Command: `yume-gym bench generator " + " ".join(_argv_echo(args)) + "`"]
     return "\n".join(lines)
 
 
 def _argv_echo(args: argparse.Namespace) -> list[str]:
-    return [f"--preset {args.preset}", f"--chunks {args.chunks}", f"--grid {args.grid}",
-            f"--repeats {args.repeats}"]
+    return [f"--preset {args.preset}", f"--chunks {args.chunks}", f"--chunk-latents {args.chunk_latents}",
+            f"--grid {args.grid}", f"--modes {args.modes}", f"--repeats {args.repeats}",
+            *([f"--threads {args.threads}"] if args.threads else [])]
