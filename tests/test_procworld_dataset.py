@@ -81,6 +81,18 @@ def test_other_settings_in_the_same_folder_are_refused(written):
         write_dataset(out, DataConfig(**{**SMALL.__dict__, "size": 32}), progress=False)
 
 
+def test_a_folder_written_before_a_setting_existed_resumes_with_its_default(tmp_path):
+    config = DataConfig(**{**SMALL.__dict__, "clips": 2})
+    write_dataset(tmp_path, config, progress=False)
+    older = json.loads((tmp_path / "dataset.json").read_text())
+    del older["align"]
+    (tmp_path / "dataset.json").write_text(json.dumps(older))
+    assert len(write_dataset(tmp_path, config, progress=False)) == 1  # align 1 is what the folder was made with
+    (tmp_path / "dataset.json").write_text(json.dumps(older))
+    with pytest.raises(ValueError, match=r"other settings \(\['align'\]: \[1\]\)"):
+        write_dataset(tmp_path, DataConfig(**{**config.__dict__, "align": 2}), progress=False)
+
+
 def test_command_line(tmp_path, capsys):
     assert main(["--clips", "3", "--out", str(tmp_path), "--frames", "6", "--size", "8", "--shard-clips", "2", "--quiet"]) == 0
     assert "3 clips in 2 shards" in capsys.readouterr().out

@@ -188,8 +188,9 @@ def _check_config(out: Path, config: DataConfig) -> None:
     path = out / "dataset.json"
     mine = asdict(config)
     if path.is_file():
-        theirs = json.loads(path.read_text())
-        differs = sorted(k for k in mine if k != "clips" and json.dumps(theirs.get(k)) != json.dumps(mine[k]))
+        # a setting added after the folder was written takes its default there (the behaviour before it existed)
+        theirs = {**asdict(DataConfig(clips=config.clips)), **json.loads(path.read_text())}
+        differs = sorted(k for k in mine if k != "clips" and json.dumps(theirs[k]) != json.dumps(mine[k]))
         if differs:
             raise ValueError(
                 f"{str(out)!r} holds a dataset made with other settings ({differs}: "
