@@ -47,6 +47,23 @@ def test_foundation_resumes_from_its_checkpoint(runs):
     assert rows[0].startswith("step,loss") and [r.split(",")[0] for r in rows[1:]] == ["2", "3"]
 
 
+def test_foundation_starts_from_a_bundle(runs, tmp_path):
+    bundle, codec = runs / "foundation/bundle", str(runs / "foundation/bundle/codec.safetensors")
+    common = ["train", "foundation", "--data", str(runs / "data"), "--init", str(bundle), "--steps", "1",
+              "--batch", "2", *THREADS]  # fmt: skip
+    assert cli([*common, "--codec", codec, "--out", str(tmp_path / "warm")]) == 0
+    warm, start = read_world_model(tmp_path / "warm/bundle"), read_world_model(bundle)
+    assert warm.text_encoder.config.vocab == start.text_encoder.config.vocab
+    assert "from " + str(bundle) in json.loads((tmp_path / "warm/bundle/world_model.json").read_text())["note"]
+    with pytest.raises(ValueError, match="chunks of 4 latents, not --chunk-latents 2"):
+        cli([*common, "--codec", codec, "--chunk-latents", "2", "--out", str(tmp_path / "short")])
+    other = tmp_path / "other-codec"
+    assert cli(["train", "codec", "--data", str(runs / "data"), "--out", str(other), "--steps", "1", "--batch", "4",
+                "--max-clips", "6", "--seed", "5", *THREADS]) == 0
+    with pytest.raises(ValueError, match="another codec than --codec"):
+        cli([*common, "--codec", str(other / "codec.safetensors"), "--out", str(tmp_path / "mismatch")])
+
+
 def test_distillation_exports_a_four_step_student(runs):
     assert cli(["train", "distill", "--foundation", str(runs / "foundation"), "--out", str(runs / "distill"),
                 "--steps", "2", "--batch", "2", "--max-chunks", "2", *THREADS]) == 0

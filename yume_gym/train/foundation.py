@@ -6,7 +6,8 @@ loss on (history, chunk, caption) samples (:mod:`yume_gym.train.chunks`): text-s
 image-start batches alternate, noise levels are logit-normal with a shift, and a share of
 captions is dropped (zero context) so that the model also learns the unconditional velocity
 used for classifier-free guidance. An exponential moving average of the weights is kept and
-exported. Output in ``--out``: ``latents.safetensors`` (the encoded clips), ``checkpoint.pt``,
+exported. ``--init`` starts a new run from the weights of an exported bundle (such as the
+embedded model) instead of fresh ones. Output in ``--out``: ``latents.safetensors`` (the encoded clips), ``checkpoint.pt``,
 ``log.csv``, and ``bundle/`` (a world-model directory, :func:`yume_gym.world_model.read_world_model`).
 """
 
@@ -34,7 +35,7 @@ from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.chunks import sample_batch
 from yume_gym.train.latents import LatentClips, encode_dataset, load_latents
 from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, cosine_lr, run_loop, set_lr
-from yume_gym.world_model import GenerationConfig, WorldModel, save_world_model
+from yume_gym.world_model import CODEC_FILE, GenerationConfig, WorldModel, read_world_model, save_world_model
 
 LATENTS_FILE = "latents.safetensors"
 BUNDLE_DIR = "bundle"
@@ -45,6 +46,8 @@ class FoundationArgs:
     data: str = option("data/procworld", "procworld dataset directory (written with --align equal to --chunk-latents)")
     codec: str = option("runs/codec/codec.safetensors", "trained codec file")
     out: str = option("runs/foundation", "run directory (re-running resumes from its checkpoint)")
+    init: str | None = option(None, "start a new run from this world-model bundle's generator and text encoder "
+                                    "(e.g. yume_gym/weights) with a fresh optimizer; --codec must be its codec")
     steps: int = option(20000, "training steps")
     minutes: float | None = option(None, "stop after this many minutes (a later run resumes)")
     batch: int = option(32, "samples per step")
@@ -114,6 +117,21 @@ def rebuild_trainee(saved: dict) -> Trainee:
     return Trainee(generator, TextEncoder(TextEncoderConfig(**saved["text_config"])))
 
 
+def trainee_from_bundle(args: FoundationArgs) -> Trainee:
+    """The generator and text encoder of the bundle ``args.init``, checked against ``args``."""
+    model = read_world_model(args.init)
+    if model.generation.chunk_latents != args.chunk_latents:
+        raise ValueError(f"--init {args.init} makes chunks of {model.generation.chunk_latents} latents, not "
+                         f"--chunk-latents {args.chunk_latents}; pass --chunk-latents {model.generation.chunk_latents}")
+    codec = load_codec(args.codec).state_dict()
+    same_codec = codec.keys() == model.codec.state_dict().keys() and all(
+        value.equal(codec[name]) for name, value in model.codec.state_dict().items())  # fmt: skip
+    if not same_codec:
+        raise ValueError(f"--init {args.init} was trained on another codec than --codec {args.codec}; "
+                         f"pass the bundle's own codec file, {Path(args.init) / CODEC_FILE}")
+    return Trainee(model.generator, model.text_encoder).requires_grad_(True)  # bundles load frozen
+
+
 def export_bundle(trainee: nn.Module, codec_path: str, chunk_latents: int, speed: SpeedSuffix,
                   out: Path, note: str) -> Path:
     """Save ``trainee`` (a :class:`Trainee`) with the codec as a world-model directory."""
@@ -135,7 +153,12 @@ def main(argv: list[str] | None = None) -> int:
         encode_dataset(args.data, load_codec(args.codec, device=device), latents_path, args.max_clips, args.progress)
     clips = load_latents(latents_path)
     saved = load_checkpoint(out / CHECKPOINT_FILE)
-    trainee = build_trainee(args, learn_vocabulary(caption_texts(clips))) if saved is None else rebuild_trainee(saved)
+    if saved is not None:
+        trainee = rebuild_trainee(saved)
+    elif args.init:
+        trainee = trainee_from_bundle(args)
+    else:
+        trainee = build_trainee(args, learn_vocabulary(caption_texts(clips)))
     trainee.to(device).train()
     ema = AveragedModel(trainee, multi_avg_fn=warmed_up_ema(args.ema), use_buffers=True)
     optimizer = torch.optim.AdamW(trainee.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
@@ -170,6 +193,6 @@ def main(argv: list[str] | None = None) -> int:
     step = run_loop("foundation", settings, start, train_step, state, ["loss", "grad_norm", "history"])
     speed = SpeedSuffix(*clips.settings["speed"])
     export_bundle(ema.module, args.codec, args.chunk_latents, speed, out / BUNDLE_DIR,
-                  note=f"foundation model, EMA weights at step {step}")
+                  note=f"foundation model, EMA weights at step {step}" + (f" from {args.init}" if args.init else ""))
     print(f"foundation at step {step} -> {out / BUNDLE_DIR}")
     return 0
