@@ -112,17 +112,13 @@ class YumeWorldEnv(gym.Env):
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not supported; use None or 'rgb_array'")
-        setup = task_setup(task, reward_fn, terminate_at_reward, prompt)
-        model = resolve_world_model(checkpoint, device, dtype)
-        self.core = WorldEnvCore(
-            model, 1, action_space=action_space, observation=observation, frame_size=frame_size,
-            reward_fn=setup.reward_fn, terminate_at_reward=setup.terminate_at_reward,
-            image=image, prompt=setup.prompt, events=events,
+        self.core, self.task = build_core(
+            checkpoint, device, dtype, 1, task, reward_fn, terminate_at_reward, prompt,
+            action_space=action_space, observation=observation, frame_size=frame_size, image=image, events=events,
         )  # fmt: skip
-        self.task = setup.task
-        self.model = model
+        self.model = self.core.model
         self.render_mode = render_mode
-        self.metadata = {**self.metadata, "render_fps": model.fps}
+        self.metadata = {**self.metadata, "render_fps": self.model.fps}
         self.action_space = self.core.single_action_space
         self.observation_space = self.core.single_observation_space
 
@@ -165,6 +161,24 @@ class YumeWorldEnv(gym.Env):
         obs = self.core.set_state(0, state["world"])
         self.np_random.bit_generator.state = state["np_random"]
         return obs
+
+
+def build_core(
+    checkpoint: Any, device: str | torch.device, dtype: torch.dtype | str, num_worlds: int,
+    task: str | Task | None, reward_fn: RewardFn | None, terminate_at_reward: float | None,
+    prompt: str | Sequence[str] | None, **options: Any,
+) -> tuple[WorldEnvCore, Task | None]:
+    """The core of an env of ``num_worlds`` rows and its task, from the env's arguments.
+
+    The world model comes from :func:`resolve_world_model`, the reward, threshold and prompts
+    from :func:`yume_gym.tasks.task_setup`; ``options`` go to :class:`WorldEnvCore` as they are.
+    """
+    setup = task_setup(task, reward_fn, terminate_at_reward, prompt)
+    core = WorldEnvCore(
+        resolve_world_model(checkpoint, device, dtype), num_worlds, reward_fn=setup.reward_fn,
+        terminate_at_reward=setup.terminate_at_reward, prompt=setup.prompt, **options,
+    )  # fmt: skip
+    return core, setup.task
 
 
 def resolve_world_model(checkpoint: Any, device: str | torch.device, dtype: torch.dtype | str) -> WorldModel:

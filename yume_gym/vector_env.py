@@ -26,9 +26,9 @@ import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from yume_gym.env import resolve_world_model
-from yume_gym.env_core import RewardFn, WorldEnvCore
-from yume_gym.tasks import Task, task_setup
+from yume_gym.env import build_core
+from yume_gym.env_core import RewardFn
+from yume_gym.tasks import Task
 from yume_gym.world import WorldSnapshot
 from yume_gym.world_model import WorldModel
 
@@ -72,20 +72,16 @@ class YumeWorldVectorEnv(VectorEnv):
             raise ValueError(f"max_episode_steps={max_episode_steps!r} must be a positive integer or None")
         if render_mode is not None and render_mode != "rgb_array":
             raise ValueError(f"render_mode {render_mode!r} is not supported; use None or 'rgb_array'")
-        setup = task_setup(task, reward_fn, terminate_at_reward, prompt)
-        model = resolve_world_model(checkpoint, device, dtype)
-        self.core = WorldEnvCore(
-            model, num_envs, action_space=action_space, observation=observation, frame_size=frame_size,
-            reward_fn=setup.reward_fn, terminate_at_reward=setup.terminate_at_reward,
-            image=image, prompt=setup.prompt, events=events,
+        self.core, self.task = build_core(
+            checkpoint, device, dtype, num_envs, task, reward_fn, terminate_at_reward, prompt,
+            action_space=action_space, observation=observation, frame_size=frame_size, image=image, events=events,
         )  # fmt: skip
-        self.task = setup.task
-        self.model = model
+        self.model = self.core.model
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
         self.autoreset_mode = autoreset_mode
         self.render_mode = render_mode
-        self.metadata = {**self.metadata, "render_fps": model.fps, "autoreset_mode": autoreset_mode}
+        self.metadata = {**self.metadata, "render_fps": self.model.fps, "autoreset_mode": autoreset_mode}
         self.single_action_space = self.core.single_action_space
         self.single_observation_space = self.core.single_observation_space
         self.action_space = batch_space(self.single_action_space, num_envs)
