@@ -15,7 +15,8 @@ the episode ended on the task's reward threshold (the frames showed the goal rea
 Each episode is reproducible on its own: the env is seeded with the episode's seed and the
 policy's randomness with a seed made of the unit and the episode. Writes ``episodes.csv`` (one
 row per episode), ``table.md`` (:mod:`agents.stats`) and, with ``--videos K``, MP4s of up to K
-successful and K failed ProcWorld episodes per agent, replayed from their recorded actions.
+successful and K failed ProcWorld episodes per agent, replayed from their recorded actions, each
+with a PNG filmstrip of ten of its frames beside it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv
 from tqdm import tqdm
@@ -194,12 +196,21 @@ def record_videos(rows: Sequence[dict[str, Any]], view: AgentView, model: WorldM
             for row in [r for r in mine if r["success"] == wanted][:per_kind]:
                 path = directory / agent / f"{outcome}-episode{row['episode']:03d}.mp4"
                 env = ChunkRecorder(procworld_env(view, model), path)
-                env.reset(seed=row["seed"], options={"prompt": row["scene"]})
-                for action in row["actions"]:
-                    env.step(action)
+                frames = [env.reset(seed=row["seed"], options={"prompt": row["scene"]})[0]]
+                frames += [env.step(action)[0] for action in row["actions"]]
                 env.close()
+                write_filmstrip(frames, path.with_suffix(".png"))
                 written.append(path)
     return written
+
+
+def write_filmstrip(frames: Sequence[np.ndarray], path: Path, count: int = 10) -> Path:
+    """Up to ``count`` frames (H, W, 3) uint8, evenly spaced from first to last, side by side as a PNG."""
+    picks = np.unique(np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int))
+    strip = np.concatenate([frames[i] for i in picks], axis=1)  # (H, k * W, 3)
+    with atomic_path(path) as tmp:
+        Image.fromarray(strip).save(tmp, format="PNG")
+    return path
 
 
 def write_csv(path: Path, rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> None:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from PIL import Image
 from stable_baselines3 import PPO
 
 from agents.callbacks import save_agent
@@ -79,6 +80,8 @@ def test_videos_replay_the_evaluated_episodes(bundle, policy, tmp_path):
         assert name.startswith("success" if row["success"] == "True" else "failure")
         sidecar = json.loads(video.with_suffix(".json").read_text())
         assert len(sidecar["steps"]) == int(row["length"])
+        strip = np.asarray(Image.open(video.with_suffix(".png")))
+        assert strip.shape == (OBS, OBS * min(10, int(row["length"]) + 1), 3)
 
 
 def test_held_out_episodes_and_policy_checks(policy):
