@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from agents.baselines import BASELINES, make_baseline
 from agents.stats import markdown_table, summarize
-from agents.worlds import WORLDS, AgentView, make_vec_env, procworld_env
+from agents.worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env, procworld_env
 from yume_gym.actions import make_action_space
 from yume_gym.atomic_file import atomic_path
 from yume_gym.recorder import ChunkRecorder
@@ -67,6 +67,7 @@ class EvalArgs:
     action_space: str = option("compact", "action space the agents were trained with")
     obs_size: int = option(64, "observation side the agents were trained with")
     frame_stack: int = option(4, "frames stacked in the observations the agents were trained with")
+    dream_start: str = option("procworld", f"how a YumeWorld episode opens: one of {DREAM_STARTS} (see agents.worlds)")
     episode_steps: int = option(0, "episode length; 0 for the task's")
     videos: int = option(0, "record this many successful and this many failed ProcWorld episodes per agent")
     out: str = option("runs/agents/eval", "output directory")
@@ -74,6 +75,8 @@ class EvalArgs:
 
     def __post_init__(self) -> None:
         make_task(self.task)
+        if self.dream_start not in DREAM_STARTS:
+            raise ValueError(f"unknown --dream-start {self.dream_start!r}; expected one of {DREAM_STARTS}")
         unknown = [w for w in _items(self.worlds) if w not in WORLDS] + [
             b for b in _items(self.baselines) if b not in BASELINES]  # fmt: skip
         if unknown:
@@ -84,7 +87,8 @@ class EvalArgs:
 
     @property
     def view(self) -> AgentView:
-        return AgentView(self.task, self.action_space, self.obs_size, self.frame_stack, self.episode_steps or None)
+        return AgentView(self.task, self.action_space, self.obs_size, self.frame_stack, self.episode_steps or None,
+                         self.dream_start)
 
 
 @dataclass(frozen=True)

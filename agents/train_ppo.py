@@ -29,7 +29,7 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import configure
 
 from agents.callbacks import EpisodeLog, PeriodicCheckpoint, ProgressBar, save_agent
-from agents.worlds import WORLDS, AgentView, make_vec_env
+from agents.worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env
 from yume_gym.actions import ACTION_SPACE_KINDS
 from yume_gym.atomic_file import atomic_path
 from yume_gym.tasks import TASK_NAMES, make_task
@@ -51,6 +51,7 @@ class TrainArgs:
     action_space: str = option("compact", f"the agent's action space: one of {ACTION_SPACE_KINDS}")
     obs_size: int = option(64, "side of the square frames the policy sees (>= 36 for the default CNN)")
     frame_stack: int = option(4, "recent frames the policy sees at once")
+    dream_start: str = option("procworld", f"how a YumeWorld episode opens: one of {DREAM_STARTS} (see agents.worlds)")
     episode_steps: int = option(0, "episode length in env steps; 0 for the task's")
     n_steps: int = option(128, "PPO rollout length per env")
     batch_size: int = option(256, "PPO minibatch size")
@@ -67,6 +68,8 @@ class TrainArgs:
 
     def __post_init__(self) -> None:
         make_task(self.task)
+        if self.dream_start not in DREAM_STARTS:
+            raise ValueError(f"unknown --dream-start {self.dream_start!r}; expected one of {DREAM_STARTS}")
         if self.world not in WORLDS:
             raise ValueError(f"unknown --world {self.world!r}; expected one of {WORLDS}")
         if self.action_space not in ACTION_SPACE_KINDS:
@@ -81,7 +84,8 @@ class TrainArgs:
 
     @property
     def view(self) -> AgentView:
-        return AgentView(self.task, self.action_space, self.obs_size, self.frame_stack, self.episode_steps or None)
+        return AgentView(self.task, self.action_space, self.obs_size, self.frame_stack, self.episode_steps or None,
+                         self.dream_start)
 
 
 def train(args: TrainArgs) -> dict:

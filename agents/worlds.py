@@ -1,6 +1,8 @@
 """The two worlds an agent meets, built so that it cannot tell them apart by their interface.
 
-- ``"yume"``: the generated world, ``YumeWorldSB3VecEnv`` (all envs in one batched pass);
+- ``"yume"``: the generated world, ``YumeWorldSB3VecEnv`` (all envs in one batched pass),
+  whose episodes open on ProcWorld's first frame of the episode's scene and seed (as DIAMOND's
+  dream starts from real observations; ``dream_start="text"`` opens on the caption alone);
 - ``"procworld"``: the procedural ground truth, one ``yume_gym/ProcWorld-v0`` per env, set up
   like the world model: the same frame size, frames per step and camera speeds
   (:func:`procworld_settings`), so one step covers the same motion in both.
@@ -33,6 +35,7 @@ from yume_gym.tasks import make_task
 from yume_gym.world_model import WorldModel
 
 WORLDS = ("procworld", "yume")
+DREAM_STARTS = ("procworld", "text")
 TRUTH_KEYS = ("task_success", "task_score")
 
 
@@ -44,7 +47,9 @@ class AgentView:
     (9 actions), "discrete" (81) or "multi_discrete"; ``obs_size``: the side of the square
     frames the policy sees (stable-baselines3's default CNN needs at least 36);
     ``frame_stack``: how many recent frames it sees at once; ``max_episode_steps``: None for
-    the task's own length.
+    the task's own length; ``dream_start``: how a YumeWorld episode opens, one of
+    :data:`DREAM_STARTS` ("procworld": on ProcWorld's first frame of the episode's scene and
+    seed, with the scene as prompt; "text": generated from the scene caption alone).
     """
 
     task: str
@@ -52,11 +57,14 @@ class AgentView:
     obs_size: int = 64
     frame_stack: int = 4
     max_episode_steps: int | None = None
+    dream_start: str = "procworld"
 
     def __post_init__(self) -> None:
         make_task(self.task)  # a clear error for an unknown name
         if self.obs_size < 8 or self.frame_stack < 1:
             raise ValueError(f"obs_size {self.obs_size} must be >= 8 and frame_stack {self.frame_stack} >= 1")
+        if self.dream_start not in DREAM_STARTS:
+            raise ValueError(f"unknown dream_start {self.dream_start!r}; expected one of {DREAM_STARTS}")
 
     @property
     def episode_steps(self) -> int:
@@ -66,6 +74,21 @@ class AgentView:
 def procworld_settings(model: WorldModel) -> dict[str, Any]:
     """ProcWorld arguments that match ``model``: frame size, frames per step and camera speeds."""
     return {"size": model.frame_size, "frames_per_step": model.chunk_frames, "speed": model.speed or DEFAULT_SPEED}
+
+
+class ProcWorldStarts:
+    """``starts(prompt, seed)``: ProcWorld's first frame (H, W, 3) uint8 of that scene and seed,
+    rendered as :func:`procworld_settings` match it to ``model``; an env's callable ``image``."""
+
+    def __init__(self, model: WorldModel) -> None:
+        self.env = gym.make("yume_gym/ProcWorld-v0", **procworld_settings(model))
+
+    def __call__(self, prompt: str | None, seed: int) -> np.ndarray:
+        frame, _ = self.env.reset(seed=seed, options={"prompt": prompt} if prompt else None)
+        return frame
+
+    def __repr__(self) -> str:
+        return "ProcWorldStarts()"
 
 
 def procworld_env(view: AgentView, model: WorldModel, render_mode: str | None = None) -> gym.Env:
@@ -91,6 +114,7 @@ def make_vec_env(world: str, view: AgentView, model: WorldModel, num_envs: int) 
         venv: VecEnv = YumeWorldSB3VecEnv(
             num_envs=num_envs, checkpoint=model, task=view.task, action_space=view.action_space,
             frame_size=view.obs_size, max_episode_steps=view.episode_steps,
+            image=ProcWorldStarts(model) if view.dream_start == "procworld" else None,
         )  # fmt: skip
         keys: tuple[str, ...] = ()
     elif world == "procworld":

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from agents.train_ppo import main as train_main
-from agents.worlds import AgentView, make_vec_env, procworld_settings
+from agents.worlds import DREAM_STARTS, AgentView, ProcWorldStarts, make_vec_env, procworld_settings
+from yume_gym.env_core import resize_frames
+from yume_gym.tasks import make_task
 from yume_gym.world_model import build_world_model, save_world_model
 
 OBS = 36  # the smallest side stable-baselines3's NatureCNN takes
@@ -41,6 +43,29 @@ def test_both_worlds_give_the_policy_the_same_interface(model):
     assert episodes["procworld"] == {"r", "l", "t", "task_success", "task_score"}
     with pytest.raises(ValueError, match="'mars'"):
         make_vec_env("mars", view, model, 1)
+
+
+def test_dream_episodes_open_on_procworld_first_frames(model, monkeypatch):
+    starts = ProcWorldStarts(model)
+    scene = make_task("reach-red").train_scenes[0]
+    frame = starts(scene, 11)
+    assert frame.shape == (*model.frame_size, 3) and np.array_equal(frame, starts(scene, 11))
+    assert not np.array_equal(frame, starts(scene, 12))  # another seed, another layout
+    calls, original = [], ProcWorldStarts.__call__
+    monkeypatch.setattr(ProcWorldStarts, "__call__",
+                        lambda self, prompt, seed: calls.append((prompt, seed)) or original(self, prompt, seed))
+    opened = {}
+    for start in DREAM_STARTS:
+        venv = make_vec_env("yume", AgentView("reach-red", obs_size=OBS, frame_stack=1, dream_start=start), model, 1)
+        venv.seed(0)
+        venv.set_options({"prompt": scene})
+        opened[start] = venv.reset()[0]
+    ((prompt, seed),) = calls  # only the "procworld" start asks for a frame
+    assert prompt == scene
+    expected = resize_frames(original(starts, scene, seed)[None, None], (OBS, OBS))[0, 0]
+    assert np.array_equal(opened["procworld"], expected) and not np.array_equal(opened["text"], expected)
+    with pytest.raises(ValueError, match="dream_start 'image'"):
+        AgentView("reach-red", dream_start="image")
 
 
 @pytest.mark.parametrize("world", ["procworld", "yume"])

@@ -137,6 +137,25 @@ def test_image_start_and_render(model, tmp_path):
     assert env.metadata["render_fps"] == model.fps
 
 
+def test_image_callable_makes_each_episode_start(model):
+    calls = []
+
+    def start_frame(prompt, seed):
+        calls.append((prompt, seed))
+        return np.full((SIZE, SIZE, 3), seed % 256, dtype=np.uint8)
+
+    env = make(model, image=start_frame, prompt=["a garden", "a beach"])
+    obs, info = env.reset(seed=3)
+    (prompt, seed), = calls
+    assert info["start"] == "image+text" and prompt in ("a garden", "a beach")
+    direct, _ = make(model).reset(seed=3, options={"image": start_frame(prompt, seed), "prompt": prompt})
+    assert np.array_equal(obs, direct)
+    env.reset(seed=4)
+    assert len(calls) == 3 and calls[-1][1] != seed  # a new episode seed, a new start frame
+    with pytest.raises(TypeError, match="image callable .* must return an image"):
+        make(model, image=lambda prompt, seed: None).reset(seed=0)
+
+
 def test_reward_hook_and_termination(model):
     seen = []
 

@@ -55,7 +55,9 @@ class YumeWorldEnv(gym.Env):
 
     ``reset(seed=..., options={"image": ..., "prompt": ..., "events": ...})`` starts from an image
     (a path, an ``(H, W, 3)`` uint8 array or a PIL image, scaled to cover the model's frame and
-    centre-cropped), a text prompt, or both; with neither, from the model's default prompt.
+    centre-cropped), a text prompt, or both; with neither, from the model's default prompt. The
+    image may also be a callable ``image(prompt, seed)`` that returns each episode's start frame
+    (for example a real environment's first observation of that scene and seed).
     Options override the constructor's ``image``/``prompt``/``events`` key by key; a sequence of
     prompts starts each episode from one of them, picked by the episode's seed. ``events``
     is a schedule ``[(step, text), ...]``: the event is in the caption from the chunk of that

@@ -52,7 +52,10 @@ class WorldEnvCore:
 
     ``image``/``prompt``/``events`` are the default start of every episode; reset options
     override them key by key. A prompt may be a sequence of prompts: each episode starts from
-    one of them, picked by the episode's seed (``prompts[seed % len(prompts)]``). The reward
+    one of them, picked by the episode's seed (``prompts[seed % len(prompts)]``). An image may
+    be a callable ``image(prompt, seed)`` returning one: each episode then opens on the frame it
+    makes for the episode's prompt and seed (a real first observation, as world-model agents
+    are trained from). The reward
     hook ``reward_fn(frames, info) -> float`` gets the chunk's frames (T, H, W, 3) uint8 at the
     model's resolution; with ``terminate_at_reward`` set, an episode terminates when a step's
     reward reaches it. A reward function with episode state (``reset(frames)``, as
@@ -116,7 +119,7 @@ class WorldEnvCore:
         merged = {**self.defaults, **options}
         merged["prompt"] = check_prompt(merged["prompt"])
         merged["events"] = tuple(validate_schedule(merged["events"] or ()))
-        if merged["image"] is not None:
+        if merged["image"] is not None and not callable(merged["image"]):
             merged["image"] = prepare_image(merged["image"], *self.model.frame_size)
         return merged
 
@@ -124,9 +127,15 @@ class WorldEnvCore:
         prompt = options["prompt"]
         if isinstance(prompt, tuple):
             prompt = prompt[seed % len(prompt)]
-        if options["image"] is None and prompt is None:
+        image = options["image"]
+        if image is None and prompt is None:
             prompt = self.model.generation.default_prompt
-        return WorldStart(seed=seed, image=options["image"], prompt=prompt, events=options["events"])
+        if callable(image):
+            try:
+                image = prepare_image(image(prompt, seed), *self.model.frame_size)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"the image callable {image!r} must return an image for (prompt, seed): {err}") from err
+        return WorldStart(seed=seed, image=image, prompt=prompt, events=options["events"])
 
     # --------------------------------------------------------------------------- reset, step
     def reset(self, rows: Sequence[int], seeds: Sequence[int], options: dict[str, Any] | None):
