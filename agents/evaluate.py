@@ -203,17 +203,21 @@ def record_videos(rows: Sequence[dict[str, Any]], view: AgentView, model: WorldM
                 frames = [env.reset(seed=row["seed"], options={"prompt": row["scene"]})[0]]
                 frames += [env.step(action)[0] for action in row["actions"]]
                 env.close()
-                write_filmstrip(frames, path.with_suffix(".png"))
+                save_png(filmstrip(frames), path.with_suffix(".png"))
                 written.append(path)
     return written
 
 
-def write_filmstrip(frames: Sequence[np.ndarray], path: Path, count: int = 10) -> Path:
-    """Up to ``count`` frames (H, W, 3) uint8, evenly spaced from first to last, side by side as a PNG."""
+def filmstrip(frames: Sequence[np.ndarray], count: int = 10) -> np.ndarray:
+    """Up to ``count`` frames (H, W, 3) uint8, evenly spaced from first to last, side by side: (H, k * W, 3)."""
     picks = np.unique(np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int))
-    strip = np.concatenate([frames[i] for i in picks], axis=1)  # (H, k * W, 3)
+    return np.concatenate([frames[i] for i in picks], axis=1)
+
+
+def save_png(image: np.ndarray, path: Path) -> Path:
+    """``image`` (H, W, 3) uint8 as a PNG file, written atomically."""
     with atomic_path(path) as tmp:
-        Image.fromarray(strip).save(tmp, format="PNG")
+        Image.fromarray(image).save(tmp, format="PNG")
     return path
 
 

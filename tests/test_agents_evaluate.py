@@ -13,6 +13,7 @@ from agents.callbacks import save_agent
 from agents.curves import main as curves_main
 from agents.evaluate import held_out_episodes, load_policy
 from agents.evaluate import main as evaluate_main
+from agents.side_by_side import main as side_by_side_main
 from agents.stats import bootstrap_ci, markdown_table, summarize
 from agents.train_ppo import main as train_main
 from agents.worlds import AgentView, make_vec_env
@@ -82,6 +83,18 @@ def test_videos_replay_the_evaluated_episodes(bundle, policy, tmp_path):
         assert len(sidecar["steps"]) == int(row["length"])
         strip = np.asarray(Image.open(video.with_suffix(".png")))
         assert strip.shape == (OBS, OBS * min(10, int(row["length"]) + 1), 3)
+
+
+def test_side_by_side_replays_procworld_episodes_in_the_dream(bundle, tmp_path, capsys):
+    out = tmp_path / "sheet" / "side.png"
+    argv = ["--checkpoint", bundle, "--episodes", "2", "--frames", "3", "--episode-steps", "4", "--out", str(out)]
+    assert side_by_side_main(argv) == 0
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape == (2 * 2 * 32, 3 * 32, 3)  # (ProcWorld, dream) x 2 episodes, 3 frames of 32x32
+    printed = capsys.readouterr().out
+    assert printed.count("return in procworld") == 2 and "in the dream" in printed
+    with pytest.raises(SystemExit):
+        side_by_side_main(["--agent", "ppo", "--out", str(out)])
 
 
 def test_held_out_episodes_and_policy_checks(policy):
