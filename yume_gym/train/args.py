@@ -21,7 +21,7 @@ def parse_args(cls: type[ArgsT], argv: list[str] | None, prog: str, description:
     for field in dataclasses.fields(cls):
         kind = hints[field.name]
         flag = "--" + field.name.replace("_", "-")
-        help_text = f"{field.metadata.get('help', '')} (default: {field.default})"
+        help_text = f"{field.metadata.get('help', '')} (default: {field.default})".replace("%", "%%")  # argparse formats help
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default, help=help_text)
         else:
