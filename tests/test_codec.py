@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from yume_gym.model.codec import (
@@ -252,3 +254,30 @@ def test_default_codec_overfits_synthetic_frames() -> None:
     torch.manual_seed(0)
     codec = build_codec()
     assert _overfit(codec, synthetic_frames(8, 64), steps=300, lr=2e-3) > 22.0
+
+
+def test_edge_term_adds_the_error_of_pixel_differences() -> None:
+    codec = small_codec()
+    video = random_video(2)
+    with torch.no_grad():
+        recon = codec.decode_raw(codec.encode_raw(video))
+        dx = lambda v: v[..., :, 1:] - v[..., :, :-1]  # noqa: E731
+        dy = lambda v: v[..., 1:, :] - v[..., :-1, :]  # noqa: E731
+        edges = (F.mse_loss(dx(recon), dx(video)) + F.mse_loss(dy(recon), dy(video))) / 2
+        plain = reconstruction_loss(codec, video)
+        weighted = reconstruction_loss(codec, video, edge_weight=2.0)
+    assert torch.isclose(plain, F.mse_loss(recon, video))
+    assert torch.isclose(weighted, plain + 2.0 * edges)
+    assert edges > 0
+
+
+def test_hue_kept_counts_object_pixels_that_keep_their_hue() -> None:
+    from yume_gym.train.codec import hue_kept
+
+    original = np.full((2, 8, 8, 3), (90, 140, 90), dtype=np.uint8)  # a green ground
+    original[:, 2:6, 3:5] = (200, 30, 30)  # a red pillar: 16 pixels a frame
+    recon = original.copy()
+    recon[0, 2:6, 3:5] = (90, 140, 90)  # frame 0 loses the pillar; frame 1 keeps it
+    kept = hue_kept(original, recon)
+    assert kept["red"] == pytest.approx(0.5)
+    assert kept["yellow"] is None and kept["purple"] is None  # no frame shows them

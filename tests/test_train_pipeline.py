@@ -20,7 +20,7 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     write_dataset(root / "data", DataConfig(clips=6, frames=9, size=32, shard_clips=3, align=4), progress=False)
     assert cli(["train", "codec", "--data", str(root / "data"), "--out", str(root / "codec"), "--steps", "2",
-                "--batch", "4", "--max-clips", "6", *THREADS]) == 0
+                "--batch", "4", "--max-clips", "6", "--latent-channels", "8", "--edge-weight", "1", *THREADS]) == 0
     assert cli(["train", "foundation", "--data", str(root / "data"), "--codec", str(root / "codec/codec.safetensors"),
                 "--out", str(root / "foundation"), "--steps", "2", "--batch", "2", *THREADS]) == 0
     return root
@@ -29,6 +29,7 @@ def runs(tmp_path_factory):
 def test_codec_stage_writes_weights_and_held_out_psnr(runs):
     report = json.loads((runs / "codec/codec_eval.json").read_text())
     assert report["step"] == 2 and report["held_out_frames"] > 0 and report["psnr_db"] > 0
+    assert set(report["hue_kept"]) == {"red", "yellow", "purple"}
     assert (runs / "codec/codec.safetensors").is_file()
 
 
@@ -37,6 +38,7 @@ def test_foundation_bundle_loads_strictly_with_a_word_vocabulary(runs):
     assert model.is_trained
     assert model.text_encoder.config.vocab[:3] == ["<pad>", "</s>", "<unk>"]
     assert model.generation.chunk_latents == 4 and model.chunk_frames == 4
+    assert model.generator.config.in_dim == model.generator.config.out_dim == 8  # the codec's latent channels
     assert model.generator.config.text_len == model.text_encoder.config.text_len == 128
 
 

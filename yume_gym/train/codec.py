@@ -1,10 +1,12 @@
 """``yume-gym train codec``: fit the small video codec to procworld frames.
 
 The codec (:mod:`yume_gym.model.codec`) is trained as an image autoencoder on random frames of
-the dataset with a mean squared error; at the end its per-channel latent normalisation is
-fitted on training frames and its reconstruction PSNR measured on the dataset's last clips,
-which training never sees. Output in ``--out``: ``codec.safetensors``, ``codec_eval.json``,
-``log.csv`` and the resumable ``checkpoint.pt``.
+the dataset with a mean squared error on pixels and (``--edge-weight``) on their differences;
+at the end its per-channel latent normalisation is fitted on training frames and it is measured
+on the dataset's last clips, which training never sees: reconstruction PSNR, and for each object
+hue of the tasks (:data:`yume_gym.rewards.HUES`) the share of that hue's pixels that still have
+it after the round trip (thin objects are what a codec loses first). Output in ``--out``:
+``codec.safetensors``, ``codec_eval.json``, ``log.csv`` and the resumable ``checkpoint.pt``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from yume_gym.evaluation.metrics import psnr
 from yume_gym.model.codec import (
     CodecConfig,
     LatentCodec,
@@ -24,6 +27,7 @@ from yume_gym.model.codec import (
     reconstruction_loss,
     save_codec,
 )
+from yume_gym.rewards import HUES, HueInView
 from yume_gym.train.args import option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.clips import ClipSet, load_clips
@@ -46,6 +50,7 @@ class CodecArgs:
     spatial_stride: int = option(8, "spatial downsampling (power of two)")
     base_channels: int = option(16, "channels of the first encoder stage")
     max_channels: int = option(64, "channel cap of the deeper stages")
+    edge_weight: float = option(0.0, "weight of the squared error of horizontal and vertical pixel differences")
     seed: int = option(0, "random seed")
     threads: int = option(2, "CPU threads")
     device: str = option("cpu", "torch device")
@@ -55,6 +60,8 @@ class CodecArgs:
         if self.steps < 1 or self.batch < 1 or self.max_clips < 2:
             raise ValueError(f"steps={self.steps}, batch={self.batch} and max_clips={self.max_clips} "
                              "must be >= 1, >= 1 and >= 2")
+        if self.edge_weight < 0:
+            raise ValueError(f"edge_weight {self.edge_weight!r} must be >= 0")
 
 
 def to_video(frames: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -63,16 +70,35 @@ def to_video(frames: np.ndarray, device: torch.device) -> torch.Tensor:
     return video.float() / 127.5 - 1.0
 
 
-def psnr(codec: LatentCodec, frames: np.ndarray, device: torch.device, batch: int = 64) -> float:
-    """Mean PSNR (dB, pixels in [0, 255]) of ``frames`` (N, H, W, 3) through encode/decode."""
-    values = []
-    with torch.no_grad():
-        for i in range(0, len(frames), batch):
-            video = to_video(frames[i : i + batch], device)
-            recon = codec.decode(codec.encode(video))
-            mse = ((recon - video) * 127.5).square().mean(dim=(1, 3, 4))  # (1, N)
-            values.append(10 * torch.log10(255.0**2 / mse.clamp_min(1e-10)))
-    return float(torch.cat(values, dim=1).mean())
+@torch.no_grad()
+def round_trip(codec: LatentCodec, frames: np.ndarray, device: torch.device, batch: int = 64) -> np.ndarray:
+    """``frames`` (N, H, W, 3) uint8 through encode and decode, as (N, H, W, 3) uint8."""
+    out = []
+    for i in range(0, len(frames), batch):
+        recon = codec.decode(codec.encode(to_video(frames[i : i + batch], device)))  # (1, 3, n, H, W)
+        pixels = ((recon[0].permute(1, 2, 3, 0) + 1.0) * 127.5).round().clamp(0, 255)  # (n, H, W, 3)
+        out.append(pixels.to(torch.uint8).cpu().numpy())
+    return np.concatenate(out)
+
+
+def hue_kept(original: np.ndarray, recon: np.ndarray) -> dict[str, float | None]:
+    """Per object hue: the share of its pixels in ``original`` that keep it in ``recon``.
+
+    None for a hue that no frame shows.
+    """
+    kept: dict[str, float | None] = {}
+    for name in HUES:
+        test = HueInView(name, region="full")
+        before = np.stack([test.mask(frame) for frame in original])  # (N, H, W)
+        after = np.stack([test.mask(frame) for frame in recon])
+        kept[name] = float((before & after).sum() / before.sum()) if before.any() else None
+    return kept
+
+
+def evaluate(codec: LatentCodec, frames: np.ndarray, device: torch.device) -> dict:
+    """Held-out measures of the codec on ``frames`` (N, H, W, 3) uint8 (see the module doc)."""
+    recon = round_trip(codec, frames, device)
+    return {"held_out_frames": len(frames), "psnr_db": float(psnr(frames, recon).mean()), "hue_kept": hue_kept(frames, recon)}
 
 
 def split(clips: ClipSet) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     def train_step(step: int) -> dict[str, float]:
         set_lr(optimizer, cosine_lr(step, args.steps, args.lr, warmup=100))
         pick = rng.integers(len(train_frames), size=args.batch)
-        loss = reconstruction_loss(codec, to_video(train_frames[pick], device))
+        loss = reconstruction_loss(codec, to_video(train_frames[pick], device), args.edge_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -117,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     fit = train_frames[np.random.default_rng(args.seed).integers(len(train_frames), size=512)]
     codec.fit_normalisation(to_video(fit, device))
     save_codec(codec, out / CODEC_FILE)
-    report = {"step": step, "held_out_frames": len(held_frames), "psnr_db": psnr(codec, held_frames, device)}
+    report = {"step": step, **evaluate(codec, held_frames, device)}
     (out / EVAL_FILE).write_text(json.dumps(report, indent=2))
-    print(f"codec at step {step}: held-out PSNR {report['psnr_db']:.2f} dB -> {out / CODEC_FILE}")
+    kept = ", ".join(f"{name} {share:.2f}" for name, share in report["hue_kept"].items() if share is not None)
+    print(f"codec at step {step}: held-out PSNR {report['psnr_db']:.2f} dB, hue kept: {kept} -> {out / CODEC_FILE}")
     return 0

@@ -103,9 +103,10 @@ def caption_texts(clips: LatentClips) -> list[str]:
     return texts
 
 
-def build_trainee(args: FoundationArgs, vocab: list[str]) -> Trainee:
-    """A fresh generator + word-level text encoder sized by ``args``."""
-    generator_config = dataclasses.replace(PRESETS[args.preset], text_len=args.text_len)
+def build_trainee(args: FoundationArgs, vocab: list[str], latent_channels: int) -> Trainee:
+    """A fresh generator + word-level text encoder sized by ``args``, for the codec's latents."""
+    generator_config = dataclasses.replace(PRESETS[args.preset], text_len=args.text_len,
+                                           in_dim=latent_channels, out_dim=latent_channels)
     text_config = TextEncoderConfig(d_model=generator_config.text_dim, max_length=args.text_len // 2,
                                     text_len=args.text_len, vocab=vocab)
     return Trainee(build_generator(generator_config), TextEncoder(text_config))
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.init:
         trainee = trainee_from_bundle(args)
     else:
-        trainee = build_trainee(args, learn_vocabulary(caption_texts(clips)))
+        trainee = build_trainee(args, learn_vocabulary(caption_texts(clips)), clips.latents.shape[2])
     trainee.to(device).train()
     ema = AveragedModel(trainee, multi_avg_fn=warmed_up_ema(args.ema), use_buffers=True)
     optimizer = torch.optim.AdamW(trainee.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
