@@ -2,7 +2,8 @@
 
 Reads clips of a dataset written with ``--align F`` (actions held over whole chunks), holds
 out the last 5% of clips, and writes ``idm.safetensors`` and ``idm_eval.json`` (held-out
-accuracy of the movement, the rotation and the whole action) to ``--out``.
+accuracy of the movement, the rotation and the whole action, and the movement confusion
+matrix) to ``--out``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from yume_gym.actions import NUM_ROTATIONS
+from yume_gym.actions import MOVEMENTS, NUM_MOVEMENTS, NUM_ROTATIONS
 from yume_gym.evaluation.inverse_dynamics import (
     InverseDynamics,
     InverseDynamicsConfig,
@@ -40,19 +41,26 @@ class IdmArgs:
     lr: float = option(1e-3, "peak learning rate")
     max_clips: int = option(1500, "clips loaded (the last 5% are held out)")
     chunk_frames: int = option(4, "frames per chunk (the dataset's --align)")
+    width: int = option(32, "channels of the first conv stage")
+    motion: bool = option(True, "add consecutive-frame differences as input channels")
+    norm: bool = option(True, "GroupNorm after every convolution")
     seed: int = option(0, "random seed")
     threads: int = option(2, "CPU threads")
     progress: bool = option(True, "show a progress bar")
 
 
-def accuracy(model: InverseDynamics, windows: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Held-out accuracy of the movement, the rotation and the whole action."""
+def accuracy(model: InverseDynamics, windows: np.ndarray, labels: np.ndarray) -> dict:
+    """Held-out accuracy of the movement, the rotation and the whole action, and the movement
+    confusion matrix (rows: true movement, columns: predicted, in the public index order)."""
     model.eval()
     predicted = model.predict(windows)
+    confusion = np.zeros((NUM_MOVEMENTS, NUM_MOVEMENTS), dtype=np.int64)
+    np.add.at(confusion, (labels // NUM_ROTATIONS, predicted // NUM_ROTATIONS), 1)
     return {
         "movement": float(np.mean(predicted // NUM_ROTATIONS == labels // NUM_ROTATIONS)),
         "rotation": float(np.mean(predicted % NUM_ROTATIONS == labels % NUM_ROTATIONS)),
         "action": float(np.mean(predicted == labels)),
+        "movement_confusion": confusion.tolist(),
     }
 
 
@@ -66,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     held = max(1, len(clips) // 20)
     train_x, train_y = chunk_windows(clips.frames[:-held], clips.actions[:-held], args.chunk_frames)
     test_x, test_y = chunk_windows(clips.frames[-held:], clips.actions[-held:], args.chunk_frames)
-    model = InverseDynamics(InverseDynamicsConfig(args.chunk_frames, clips.frames.shape[2]))
+    config = InverseDynamicsConfig(args.chunk_frames, clips.frames.shape[2], args.width,
+                                   args.motion, args.norm)
+    model = InverseDynamics(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
     start = restore(load_checkpoint(out / CHECKPOINT_FILE), model=model, optimizer=optimizer)
     rng = np.random.default_rng([args.seed, start])
@@ -89,5 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     save_inverse_dynamics(model, out / IDM_FILE)
     report = {"step": step, "held_out_windows": len(test_x), **accuracy(model, test_x, test_y)}
     (out / "idm_eval.json").write_text(json.dumps(report, indent=2))
-    print(f"inverse dynamics at step {step}: held-out accuracy {report}")
+    accuracies = {k: round(v, 3) for k, v in report.items() if isinstance(v, float)}
+    print(f"inverse dynamics at step {step}: held-out accuracy {accuracies}")
+    print("held-out movement confusion (rows true, columns predicted: "
+          + ", ".join(m.keys for m in MOVEMENTS) + "):")
+    print("\n".join(" ".join(f"{n:5d}" for n in row) for row in report["movement_confusion"]))
     return 0
