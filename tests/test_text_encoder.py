@@ -102,7 +102,7 @@ def test_truncation_rules() -> None:
     assert torch.equal(caption[11:], event[:13])  # the event's tail is what gets cut
 
 
-def test_action_cache_encodes_each_action_once(encoder: TextEncoder) -> None:
+def test_cache_encodes_each_action_and_event_once(encoder: TextEncoder) -> None:
     counter = ForwardCounter(encoder)
     captions = [(caption_for_action(a), None) for a in range(NUM_ACTIONS)]
     first = encoder.encode_batch(captions + captions[:10])
@@ -112,11 +112,13 @@ def test_action_cache_encodes_each_action_once(encoder: TextEncoder) -> None:
     assert counter.calls == NUM_ACTIONS  # all hits
     assert torch.equal(first[:NUM_ACTIONS], second)
     encoder.encode_batch([(ACTION, EVENT), (ACTION, EVENT)])
-    assert counter.calls == NUM_ACTIONS + 2  # events are encoded, actions are not
+    assert counter.calls == NUM_ACTIONS + 1  # the event once; the action is cached
+    encoder.encode_batch([(ACTION, EVENT)])
+    assert counter.calls == NUM_ACTIONS + 1  # the event is cached too
     encoder.clear_cache()
     assert encoder.cache_info() == (0, 0, 0)
     encoder.encode_caption(ACTION)
-    assert counter.calls == NUM_ACTIONS + 3
+    assert counter.calls == NUM_ACTIONS + 2
 
 
 def test_cache_is_bounded_and_invalidated() -> None:

@@ -99,7 +99,9 @@ def test_captions_and_cache(small):
     torch.testing.assert_close(out[0, :n_a], small.encode_action(action))
     torch.testing.assert_close(out[0, n_a : n_a + n_e], small.encode_parts([event])[0], atol=1e-5, rtol=0)
     assert out[0, n_a + n_e :].abs().sum() == 0 and out[1, n_a:].abs().sum() == 0
-    assert small.cache_info() == (2, 1, 1)  # 1 miss, then 1 hit in the batch and 1 in encode_action
+    assert small.cache_info() == (2, 2, 2)  # action and event missed once; the action hit twice
+    small.encode_batch([(action, event)])
+    assert small.cache_info() == (4, 2, 2)  # the scene/event text is not encoded again
     torch.testing.assert_close(small.encode_caption(action), out[1])
 
 

@@ -13,8 +13,8 @@ two offline tokenizers:
 Captions follow the released training recipe (DESIGN.md, "Actions and captions"): the action
 text and the event text are encoded separately, each trimmed to its own tokens (end-of-
 sequence token included, no padding), the two are concatenated (action first) and
-zero-padded to ``text_len`` rows. Action texts repeat (81 of them), so their embeddings are
-cached.
+zero-padded to ``text_len`` rows. Both parts repeat (81 action texts; a world's scene and
+event text for many chunks), so their embeddings are cached.
 
 Truncation rules: each part is cut to its first ``max_length - 1`` tokens plus the end-of-
 sequence token; if action + event is longer than ``text_len``, the rows past
@@ -24,7 +24,7 @@ Byte tokens are long: an action caption with its speed sentence is 189-254 token
 defaults ``max_length`` 256 and ``text_len`` 512 (the released model's text length). With the
 word vocabulary an action caption is about 50 tokens.
 
-``encode_batch`` is for inference (no gradients, cached actions); calling the module
+``encode_batch`` is for inference (no gradients, cached parts); calling the module
 (``forward``) gives the same layout with gradients, for training it with the generator.
 
 Embeddings are computed under ``torch.no_grad`` (not inference mode, so that a trainable
@@ -44,7 +44,7 @@ import torch
 from torch import nn
 from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
 
-from yume_gym.model.action_cache import ActionCache, CacheInfo
+from yume_gym.model.text_cache import CacheInfo, TextCache
 from yume_gym.model.weights_file import (
     config_from_dict,
     load_weights_strict,
@@ -63,7 +63,7 @@ class TextEncoderConfig:
     """Size of a :class:`TextEncoder`; ``d_model`` is the text dim the generator reads.
 
     ``max_length`` caps the tokens of each caption part, ``text_len`` the padded length of a
-    whole caption (action + event). ``cache_size`` bounds the action-embedding cache.
+    whole caption (action + event). ``cache_size`` bounds the caption-part cache.
     ``vocab`` is a word-level vocabulary (token id = position); None tokenizes UTF-8 bytes.
     """
 
@@ -123,7 +123,7 @@ class TextEncoder(nn.Module):
         self._bytes = ByT5Tokenizer() if config.vocab is None else None
         self.t5 = T5EncoderModel(config.t5_config())
         self.t5.eval()
-        self._action_cache = ActionCache(self.encode_parts, config.cache_size)
+        self._cache = TextCache(self.encode_parts, config.cache_size)
         # Weights loaded after caching would make the cache stale.
         self.register_load_state_dict_post_hook(lambda module, keys: module.clear_cache())
 
@@ -165,7 +165,7 @@ class TextEncoder(nn.Module):
 
     def encode_action(self, action_text: str) -> torch.Tensor:
         """The embedding (L, d_model) of one action text, from the cache when present."""
-        return self._cached_actions([action_text])[action_text].clone()
+        return self._cached([action_text])[action_text].clone()
 
     def encode_caption(self, action_text: str, event_text: str | None = None) -> torch.Tensor:
         """(text_len, d_model): action then event embeddings, zero-padded (see the module doc)."""
@@ -174,14 +174,11 @@ class TextEncoder(nn.Module):
     def encode_batch(self, captions: list[tuple[str, str | None]]) -> torch.Tensor:
         """(B, text_len, d_model) for a list of (action_text, event_text or None) pairs.
 
-        An event of None or "" means no event. Each distinct action text is encoded once and
-        cached; event embeddings are not cached.
+        An event of None or "" means no event. Each distinct action and event text is encoded
+        once and cached.
         """
         pairs = _check_captions(captions)
-        embeddings = self._cached_actions([a for a, _ in pairs])
-        events = [e for _, e in pairs if e]
-        embeddings.update(zip(events, self.encode_parts(events), strict=True))
-        return self._assemble(pairs, embeddings)
+        return self._assemble(pairs, self._cached([a for a, _ in pairs] + [e for _, e in pairs if e]))
 
     def forward(self, captions: list[tuple[str, str | None]]) -> torch.Tensor:
         """(B, text_len, d_model) like :meth:`encode_batch`, with gradients and no cache.
@@ -215,15 +212,15 @@ class TextEncoder(nn.Module):
         return torch.stack(rows)  # (B, text_len, d_model)
 
     def cache_info(self) -> CacheInfo:
-        """Hits, misses and size of the action-embedding cache."""
-        return self._action_cache.info()
+        """Hits, misses and size of the caption-part cache (action and event texts)."""
+        return self._cache.info()
 
     def clear_cache(self) -> None:
-        """Forget all cached action embeddings and reset the statistics."""
-        self._action_cache.clear()
+        """Forget all cached embeddings and reset the statistics."""
+        self._cache.clear()
 
-    def _cached_actions(self, action_texts: list[str]) -> dict[str, torch.Tensor]:
-        return self._action_cache.lookup(action_texts)
+    def _cached(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        return self._cache.lookup(texts)
 
     def _tokenize(self, text: str) -> torch.Tensor:
         """Token ids (1, L) of ``text``, cut to max_length tokens (keeping the end-of-sequence)."""

@@ -7,7 +7,8 @@ longer texts, end-of-sequence kept), encoded with the padding masked out, and tr
 to its own tokens. Captions then follow the released training recipe (DESIGN.md, "Actions
 and captions"): action and event are encoded separately, concatenated (action first) and
 zero-padded to ``text_len`` rows; if they exceed it, the event is cut (with a warning).
-Action embeddings are cached (81 actions; LRU of ``cache_size``).
+Action and event embeddings are cached (LRU of ``cache_size`` texts), so with offloading
+the encoder only moves when a new text appears.
 
 The release also runs ``ftfy.fix_text`` on captions; it repairs broken Unicode, which our
 generated ASCII captions never contain, so it is left out.
@@ -35,7 +36,7 @@ import torch
 from torch import nn
 from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel
 
-from yume_gym.model.action_cache import ActionCache, CacheInfo
+from yume_gym.model.text_cache import CacheInfo, TextCache
 from yume_gym.model.safe_load import (
     check_manifest,
     load_pth,
@@ -101,7 +102,7 @@ class UMT5TextEncoder(nn.Module):
         weights_device = model.shared.weight.device
         self._run_device = torch.device(device) if device is not None else weights_device
         self.model.to("cpu" if offload else self._run_device)
-        self._action_cache = ActionCache(self.encode_parts, cache_size)
+        self._cache = TextCache(self.encode_parts, cache_size)
 
     @property
     def device(self) -> torch.device:
@@ -160,21 +161,20 @@ class UMT5TextEncoder(nn.Module):
 
     def encode_action(self, action_text: str) -> torch.Tensor:
         """The embedding (L, d_model) of one action text, from the cache when present."""
-        return self._cached_actions([action_text])[action_text].clone()
+        return self._cached([action_text])[action_text].clone()
 
     def encode_caption(self, action_text: str, event_text: str | None = None) -> torch.Tensor:
         """(text_len, d_model): action then event embeddings, zero-padded."""
         return self.encode_batch([(action_text, event_text)])[0]
 
     def encode_batch(self, captions: list[tuple[str, str | None]]) -> torch.Tensor:
-        """(B, text_len, d_model) for (action_text, event_text or None) pairs; events not cached."""
+        """(B, text_len, d_model) for (action_text, event_text or None) pairs; both parts cached."""
         pairs = _check_captions(captions)
-        actions = self._cached_actions([a for a, _ in pairs])
-        event_embs = iter(self.encode_parts([e for _, e in pairs if e]))
+        parts = self._cached([a for a, _ in pairs] + [e for _, e in pairs if e])
         out = torch.zeros(len(pairs), self.text_len, self.d_model, device=self.device,
                           dtype=self.model.shared.weight.dtype)
         for i, (action, event) in enumerate(pairs):
-            joined = torch.cat([actions[action]] + ([next(event_embs)] if event else []))  # (L, d)
+            joined = torch.cat([parts[action]] + ([parts[event]] if event else []))  # (L, d)
             if joined.shape[0] > self.text_len:
                 warnings.warn(f"caption {i} has {joined.shape[0]} tokens, more than text_len "
                               f"{self.text_len}; the event is cut", stacklevel=2)
@@ -183,15 +183,15 @@ class UMT5TextEncoder(nn.Module):
         return out  # (B, text_len, d_model)
 
     def cache_info(self) -> CacheInfo:
-        """Hits, misses and size of the action-embedding cache."""
-        return self._action_cache.info()
+        """Hits, misses and size of the caption-part cache (action and event texts)."""
+        return self._cache.info()
 
     def clear_cache(self) -> None:
-        """Forget all cached action embeddings and reset the statistics."""
-        self._action_cache.clear()
+        """Forget all cached embeddings and reset the statistics."""
+        self._cache.clear()
 
-    def _cached_actions(self, action_texts: list[str]) -> dict[str, torch.Tensor]:
-        return self._action_cache.lookup(action_texts)
+    def _cached(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        return self._cache.lookup(texts)
 
 
 def _check_text(text: object, name: str) -> None:

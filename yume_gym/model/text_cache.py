@@ -1,4 +1,9 @@
-"""The action-embedding cache shared by the text encoders: 81 action captions recur every step."""
+"""The caption-part cache shared by the text encoders.
+
+A world's caption is an action part and a scene/event part, each encoded on its own: the 81
+action texts recur every step, and a world's prompt and event stay the same for many chunks,
+so neither should run through the encoder again (for umt5-xxl with offloading, each encoder
+call would otherwise move 11 GB of weights to the GPU and back)."""
 
 from __future__ import annotations
 
@@ -10,14 +15,14 @@ import torch
 
 
 class CacheInfo(NamedTuple):
-    """Action-cache statistics, like ``functools.lru_cache``'s."""
+    """Cache statistics, like ``functools.lru_cache``'s."""
 
     hits: int
     misses: int
     size: int
 
 
-class ActionCache:
+class TextCache:
     """A least-recently-used map text -> embedding of at most ``size`` entries; texts missing
     from it are embedded together by one call of ``encode(texts) -> [embedding, ...]``."""
 
