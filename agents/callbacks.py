@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import time
 from collections import deque
 from pathlib import Path
@@ -15,6 +16,7 @@ from tqdm import tqdm
 
 from yume_gym.atomic_file import atomic_path
 
+_STEP = re.compile(r"step-(\d+)\.zip")
 EPISODE_LOG_FIELDS = ("env_steps", "wall_s", "return", "length", "ended_by_task", "success", "score")
 
 
@@ -30,19 +32,28 @@ class EpisodeLog(BaseCallback):
     """Append one CSV row per finished episode (``EPISODE_LOG_FIELDS``) and keep recent ones for display.
 
     ``success`` and ``score`` are the true verdict that ProcWorld envs report (blank elsewhere).
+    With ``resume_at`` (env steps of the checkpoint a run resumes from) the existing log keeps
+    its rows up to that step and goes on from there, ``wall_s`` counting on from its last row.
     """
 
-    def __init__(self, path: str | Path, recent: int = 50) -> None:
+    def __init__(self, path: str | Path, recent: int = 50, resume_at: int | None = None) -> None:
         super().__init__()
         self.path = Path(path)
         self.recent: deque[dict[str, Any]] = deque(maxlen=recent)
+        self.resume_at = resume_at
         self.start = time.monotonic()
 
     def _on_training_start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "w", newline="") as f:
-            csv.DictWriter(f, fieldnames=EPISODE_LOG_FIELDS).writeheader()
-        self.start = time.monotonic()
+        kept: list[dict[str, str]] = []
+        if self.resume_at is not None and self.path.is_file():
+            with open(self.path, newline="") as f:
+                kept = [row for row in csv.DictReader(f) if int(row["env_steps"]) <= self.resume_at]
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=EPISODE_LOG_FIELDS)
+            writer.writeheader()
+            writer.writerows(kept)
+        self.start = time.monotonic() - (float(kept[-1]["wall_s"]) if kept else 0.0)
 
     def _on_step(self) -> bool:
         rows = []
@@ -94,12 +105,13 @@ class ProgressBar(BaseCallback):
 
 
 class PeriodicCheckpoint(BaseCallback):
-    """Save the agent to ``directory/step-<env steps>.zip`` every ``every`` env steps."""
+    """Save the agent to ``directory/step-<env steps>.zip`` every ``every`` env steps (the first
+    one past ``after``, the step a resumed run starts from)."""
 
-    def __init__(self, directory: str | Path, every: int) -> None:
+    def __init__(self, directory: str | Path, every: int, after: int = 0) -> None:
         super().__init__()
         self.directory, self.every = Path(directory), int(every)
-        self.next_at = self.every
+        self.next_at = (after // self.every + 1) * self.every if self.every > 0 else 0
         self.saved: list[Path] = []
 
     def _on_step(self) -> bool:
@@ -107,3 +119,15 @@ class PeriodicCheckpoint(BaseCallback):
             self.saved.append(save_agent(self.model, self.directory / f"step-{self.num_timesteps:09d}.zip"))
             self.next_at += self.every
         return True
+
+
+def saved_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
+    """(env steps, path) of every ``step-<env steps>.zip`` in ``directory``, in order of env steps."""
+    found = [(int(m.group(1)), p) for p in Path(directory).glob("step-*.zip") if (m := _STEP.fullmatch(p.name))]
+    return sorted(found)
+
+
+def latest_checkpoint(directory: str | Path) -> tuple[int, Path] | None:
+    """(env steps, path) of the newest checkpoint in ``directory``, or None."""
+    found = saved_checkpoints(directory)
+    return found[-1] if found else None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import glob
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from agents.baselines import make_baseline
+from agents.callbacks import saved_checkpoints
 from agents.evaluate import Unit, evaluate_unit, held_out_episodes, load_policy, write_csv
 from agents.worlds import AgentView, make_vec_env
 from yume_gym.atomic_file import atomic_path
@@ -34,7 +34,6 @@ from yume_gym.train.args import option, parse_args
 from yume_gym.world_model import load_world_model
 
 CURVE_FIELDS = ("label", "run", "env_steps", "success", "return", "length")
-_STEP = re.compile(r"step-(\d+)\.zip$")
 
 
 @dataclass
@@ -66,7 +65,7 @@ class CurveArgs:
 
 def run_checkpoints(run: Path) -> list[tuple[int, Path]]:
     """(env steps, path) of every saved agent of a run directory, in order of env steps."""
-    found = [(int(m.group(1)), p) for p in (run / "checkpoints").glob("step-*.zip") if (m := _STEP.search(p.name))]
+    found = saved_checkpoints(run / "checkpoints")
     summary = run / "run.json"
     if (run / "final.zip").is_file() and summary.is_file():
         found.append((int(json.loads(summary.read_text())["env_steps"]), run / "final.zip"))

@@ -12,7 +12,14 @@ into ``--out``:
 - ``episodes.csv``: one row per finished training episode (:mod:`agents.callbacks`);
 - ``checkpoints/step-<env steps>.zip`` every ``--checkpoint-every`` env steps, ``final.zip`` at
   the end, each written atomically;
-- ``run.json``: the arguments, the world model, and the throughput (env steps per second).
+- ``args.json`` at the start, ``run.json`` at the end: the arguments, the world model, and the
+  throughput (env steps per second).
+
+Running the same command again on a run directory that has checkpoints but no ``final.zip``
+(a run cut off) resumes from its latest checkpoint: the policy, its optimizer and step count are
+restored, ``episodes.csv`` keeps the episodes up to that checkpoint, and stable-baselines3's log
+of the rest goes to ``progress-from-<env steps>.csv``. Only ``--steps`` and ``--progress`` may
+differ from the first run's arguments (a larger ``--steps`` trains it for longer).
 """
 
 from __future__ import annotations
@@ -26,9 +33,16 @@ from pathlib import Path
 
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
-from stable_baselines3.common.logger import configure
+from stable_baselines3.common.logger import Logger, make_output_format
+from stable_baselines3.common.vec_env import VecEnv
 
-from agents.callbacks import EpisodeLog, PeriodicCheckpoint, ProgressBar, save_agent
+from agents.callbacks import (
+    EpisodeLog,
+    PeriodicCheckpoint,
+    ProgressBar,
+    latest_checkpoint,
+    save_agent,
+)
 from agents.worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env
 from yume_gym.actions import ACTION_SPACE_KINDS
 from yume_gym.atomic_file import atomic_path
@@ -88,28 +102,74 @@ class TrainArgs:
                          self.dream_start)
 
 
-def train(args: TrainArgs) -> dict:
-    """Run the training ``args`` describe; returns the run summary also written to ``run.json``."""
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model = load_world_model(args.checkpoint, device=args.device)
-    venv = make_vec_env(args.world, args.view, model, args.num_envs)
-    agent = PPO(
+# Arguments a resumed run may change; any other difference from the first run is an error.
+RESUMABLE_CHANGES = ("steps", "progress")
+
+
+class RunDirectoryError(ValueError):
+    """``--out`` holds a run that this command cannot start or resume (the message says why)."""
+
+
+def check_resumable(out: Path, args: TrainArgs) -> tuple[int, Path] | None:
+    """(env steps, file) of the latest checkpoint of a cut-off run in ``out``, or None for a new run."""
+    if (out / "final.zip").is_file():
+        raise RunDirectoryError(f"{out} holds a finished run (final.zip); pass another --out to train again")
+    found = latest_checkpoint(out / "checkpoints")
+    if found is None:
+        return None
+    if not (out / "args.json").is_file():
+        raise RunDirectoryError(f"{out} has checkpoints but no args.json to resume them with; pass another --out")
+    first = json.loads((out / "args.json").read_text())
+    changed = [f"{k}={first.get(k)!r}" for k, v in asdict(args).items()
+               if k not in RESUMABLE_CHANGES and first.get(k) != v]  # fmt: skip
+    if changed:
+        raise RunDirectoryError(f"{out} was started with other arguments ({', '.join(changed)}); "
+                                "resume it with those or pass another --out")
+    if found[0] >= args.steps:
+        raise RunDirectoryError(f"{out} has a checkpoint at {found[0]} env steps, not below --steps {args.steps}; "
+                                "pass a larger --steps to extend it")
+    return found
+
+
+def new_agent(args: TrainArgs, venv: VecEnv) -> PPO:
+    """A fresh PPO agent with ``args``' hyperparameters."""
+    return PPO(
         "CnnPolicy", venv, n_steps=args.n_steps, batch_size=args.batch_size, n_epochs=args.epochs,
         learning_rate=args.learning_rate, gamma=args.gamma, gae_lambda=args.gae_lambda,
         clip_range=args.clip_range, ent_coef=args.ent_coef, seed=args.seed, device=args.policy_device, verbose=0,
     )  # fmt: skip
-    agent.set_logger(configure(str(out), ["csv"] + (["tensorboard"] if args.tensorboard else [])))
-    log = EpisodeLog(out / "episodes.csv")
-    checkpoints = PeriodicCheckpoint(out / "checkpoints", args.checkpoint_every)
+
+
+def train(args: TrainArgs) -> dict:
+    """Run (or resume) the training ``args`` describe; returns the summary also written to ``run.json``."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    resumed = check_resumable(out, args)
+    model = load_world_model(args.checkpoint, device=args.device)
+    venv = make_vec_env(args.world, args.view, model, args.num_envs)
+    if resumed is None:
+        with atomic_path(out / "args.json") as tmp:
+            Path(tmp).write_text(json.dumps(asdict(args), indent=2))
+        agent, done = new_agent(args, venv), 0
+    else:
+        done, path = resumed
+        agent = PPO.load(path, env=venv, device=args.policy_device)
+        agent.set_random_seed(args.seed + done)  # the resumed envs and policy draw new, seeded randomness
+    suffix = "" if resumed is None else f"-from-{done}"  # stable-baselines3 rewrites progress.csv
+    formats = ["csv"] + (["tensorboard"] if args.tensorboard else [])
+    agent.set_logger(Logger(str(out), [make_output_format(f, str(out), suffix) for f in formats]))
+    log = EpisodeLog(out / "episodes.csv", resume_at=done if resumed else None)
+    checkpoints = PeriodicCheckpoint(out / "checkpoints", args.checkpoint_every, after=done)
     start = time.monotonic()
-    agent.learn(args.steps, callback=CallbackList([log, ProgressBar(args.steps, log, args.progress), checkpoints]))
+    agent.learn(args.steps - done, callback=CallbackList([log, ProgressBar(args.steps, log, args.progress), checkpoints]),
+                reset_num_timesteps=resumed is None)
     wall = time.monotonic() - start
     final = save_agent(agent, out / "final.zip")
     venv.close()
     summary = {
         "args": asdict(args), "world_model": model.describe(), "env_steps": agent.num_timesteps,
-        "wall_s": round(wall, 2), "env_steps_per_s": round(agent.num_timesteps / wall, 2),
+        "resumed_from": done if resumed else None, "wall_s": round(wall, 2),
+        "env_steps_per_s": round((agent.num_timesteps - done) / wall, 2),
         "final": str(final), "checkpoints": [str(p) for p in checkpoints.saved], "recent_episodes": log.summary(),
     }  # fmt: skip
     with atomic_path(out / "run.json") as tmp:
@@ -119,7 +179,11 @@ def train(args: TrainArgs) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(TrainArgs, argv, "python -m agents.train_ppo", __doc__.splitlines()[0])
-    summary = train(args)
+    try:
+        summary = train(args)
+    except RunDirectoryError as err:
+        print(f"python -m agents.train_ppo: error: {err}", file=sys.stderr)
+        return 2
     print(f"{summary['world_model']}\ntrained {summary['env_steps']} env steps in {summary['wall_s']:.0f} s "
           f"({summary['env_steps_per_s']:.1f} steps/s); wrote {args.out}")  # fmt: skip
     return 0

@@ -97,3 +97,28 @@ def test_train_ppo_arguments(capsys):
     with pytest.raises(SystemExit):
         train_main(["--task", "reach-the-moon"])
     assert "unknown task" in capsys.readouterr().err
+
+
+def test_a_cut_off_run_resumes_from_its_latest_checkpoint(bundle, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["--world", "procworld", "--task", "reach-red", "--checkpoint", bundle, "--num-envs", "2",
+            "--n-steps", "8", "--batch-size", "16", "--epochs", "1", "--obs-size", str(OBS), "--frame-stack", "2",
+            "--episode-steps", "3", "--checkpoint-every", "16", "--policy-device", "cpu", "--no-progress",
+            "--out", str(out)]  # fmt: skip
+    assert train_main([*argv, "--steps", "32"]) == 0
+    assert train_main([*argv, "--steps", "64"]) == 2  # a finished run is not trained over
+    assert "holds a finished run" in capsys.readouterr().err
+    # Cut it off after the first checkpoint: no final.zip, no later checkpoint.
+    (out / "final.zip").unlink()
+    (out / "checkpoints/step-000000032.zip").unlink()
+    assert train_main([*argv, "--steps", "48"]) == 0
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["resumed_from"] == 16 and summary["env_steps"] == 48
+    saved = [p.name for p in sorted((out / "checkpoints").iterdir())]
+    assert saved == ["step-000000016.zip", "step-000000032.zip", "step-000000048.zip"]
+    assert (out / "progress-from-16.csv").is_file() and (out / "progress.csv").is_file()
+    steps = [int(line.split(",")[0]) for line in (out / "episodes.csv").read_text().splitlines()[1:]]
+    assert steps == sorted(steps) and steps[-1] > 16  # old rows up to 16, then the resumed ones
+    (out / "final.zip").unlink()
+    assert train_main([*argv, "--steps", "64", "--learning-rate", "0.1"]) == 2  # not the first run's settings
+    assert "learning_rate=0.00025" in capsys.readouterr().err

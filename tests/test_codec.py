@@ -261,8 +261,8 @@ def test_edge_term_adds_the_error_of_pixel_differences() -> None:
     video = random_video(2)
     with torch.no_grad():
         recon = codec.decode_raw(codec.encode_raw(video))
-        dx = lambda v: v[..., :, 1:] - v[..., :, :-1]  # noqa: E731
-        dy = lambda v: v[..., 1:, :] - v[..., :-1, :]  # noqa: E731
+        dx = lambda v: v[..., :, 1:] - v[..., :, :-1]
+        dy = lambda v: v[..., 1:, :] - v[..., :-1, :]
         edges = (F.mse_loss(dx(recon), dx(video)) + F.mse_loss(dy(recon), dy(video))) / 2
         plain = reconstruction_loss(codec, video)
         weighted = reconstruction_loss(codec, video, edge_weight=2.0)
