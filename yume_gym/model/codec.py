@@ -271,11 +271,11 @@ def reconstruction_loss(
     (a distant pillar a few pixels wide) blur into the sky and ground behind it at little
     cost; the difference term charges for the edges that blurring removes.
     """
-    video = video.float()
     recon = codec.decode_raw(codec.encode_raw(video)).float()  # (B, 3, T, H, W)
-    loss = F.mse_loss(recon, video.to(recon.device))
+    target = video.to(device=recon.device, dtype=torch.float32)
+    loss = F.mse_loss(recon, target)
     if edge_weight:
-        pairs = zip(_image_gradients(recon), _image_gradients(video.to(recon.device)), strict=True)
+        pairs = zip(_image_gradients(recon), _image_gradients(target), strict=True)
         loss = loss + edge_weight * sum(F.mse_loss(a, b) for a, b in pairs) / 2
     return loss
 

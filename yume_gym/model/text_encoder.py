@@ -165,7 +165,7 @@ class TextEncoder(nn.Module):
 
     def encode_action(self, action_text: str) -> torch.Tensor:
         """The embedding (L, d_model) of one action text, from the cache when present."""
-        return self._cached([action_text])[action_text].clone()
+        return self._cache.lookup([action_text])[action_text].clone()
 
     def encode_caption(self, action_text: str, event_text: str | None = None) -> torch.Tensor:
         """(text_len, d_model): action then event embeddings, zero-padded (see the module doc)."""
@@ -178,7 +178,8 @@ class TextEncoder(nn.Module):
         once and cached.
         """
         pairs = _check_captions(captions)
-        return self._assemble(pairs, self._cached([a for a, _ in pairs] + [e for _, e in pairs if e]))
+        parts = self._cache.lookup([a for a, _ in pairs] + [e for _, e in pairs if e])
+        return self._assemble(pairs, parts)
 
     def forward(self, captions: list[tuple[str, str | None]]) -> torch.Tensor:
         """(B, text_len, d_model) like :meth:`encode_batch`, with gradients and no cache.
@@ -218,9 +219,6 @@ class TextEncoder(nn.Module):
     def clear_cache(self) -> None:
         """Forget all cached embeddings and reset the statistics."""
         self._cache.clear()
-
-    def _cached(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        return self._cache.lookup(texts)
 
     def _tokenize(self, text: str) -> torch.Tensor:
         """Token ids (1, L) of ``text``, cut to max_length tokens (keeping the end-of-sequence)."""

@@ -161,7 +161,7 @@ class UMT5TextEncoder(nn.Module):
 
     def encode_action(self, action_text: str) -> torch.Tensor:
         """The embedding (L, d_model) of one action text, from the cache when present."""
-        return self._cached([action_text])[action_text].clone()
+        return self._cache.lookup([action_text])[action_text].clone()
 
     def encode_caption(self, action_text: str, event_text: str | None = None) -> torch.Tensor:
         """(text_len, d_model): action then event embeddings, zero-padded."""
@@ -170,7 +170,7 @@ class UMT5TextEncoder(nn.Module):
     def encode_batch(self, captions: list[tuple[str, str | None]]) -> torch.Tensor:
         """(B, text_len, d_model) for (action_text, event_text or None) pairs; both parts cached."""
         pairs = _check_captions(captions)
-        parts = self._cached([a for a, _ in pairs] + [e for _, e in pairs if e])
+        parts = self._cache.lookup([a for a, _ in pairs] + [e for _, e in pairs if e])
         out = torch.zeros(len(pairs), self.text_len, self.d_model, device=self.device,
                           dtype=self.model.shared.weight.dtype)
         for i, (action, event) in enumerate(pairs):
@@ -189,9 +189,6 @@ class UMT5TextEncoder(nn.Module):
     def clear_cache(self) -> None:
         """Forget all cached embeddings and reset the statistics."""
         self._cache.clear()
-
-    def _cached(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        return self._cache.lookup(texts)
 
 
 def _check_text(text: object, name: str) -> None:

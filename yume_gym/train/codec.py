@@ -98,7 +98,8 @@ def hue_kept(original: np.ndarray, recon: np.ndarray) -> dict[str, float | None]
 def evaluate(codec: LatentCodec, frames: np.ndarray, device: torch.device) -> dict:
     """Held-out measures of the codec on ``frames`` (N, H, W, 3) uint8 (see the module doc)."""
     recon = round_trip(codec, frames, device)
-    return {"held_out_frames": len(frames), "psnr_db": float(psnr(frames, recon).mean()), "hue_kept": hue_kept(frames, recon)}
+    return {"held_out_frames": len(frames), "psnr_db": float(psnr(frames, recon).mean()),
+            "hue_kept": hue_kept(frames, recon)}
 
 
 def split(clips: ClipSet) -> tuple[np.ndarray, np.ndarray]:
