@@ -41,7 +41,7 @@ from agents.baselines import BASELINES, make_baseline
 from agents.stats import markdown_table, summarize
 from agents.worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env, procworld_env
 from yume_gym.actions import make_action_space
-from yume_gym.atomic_file import atomic_path
+from yume_gym.atomic_file import atomic_path, write_text_atomic
 from yume_gym.recorder import ChunkRecorder
 from yume_gym.tasks import TASK_NAMES, make_task
 from yume_gym.train.args import option, parse_args
@@ -242,10 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         venv.close()
     table = markdown_table(summarize(rows))
     write_csv(out / "episodes.csv", rows, EPISODE_FIELDS)
-    with atomic_path(out / "table.md") as tmp:
-        Path(tmp).write_text(table)
-    with atomic_path(out / "eval.json") as tmp:
-        Path(tmp).write_text(json.dumps({"args": asdict(args), "world_model": model.describe()}, indent=2))
+    write_text_atomic(out / "table.md", table)
+    write_text_atomic(out / "eval.json", json.dumps({"args": asdict(args), "world_model": model.describe()}, indent=2))
     if args.videos:
         for path in record_videos(rows, args.view, model, args.videos, out / "videos"):
             print(f"wrote {path}")

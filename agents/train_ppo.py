@@ -45,7 +45,7 @@ from agents.callbacks import (
 )
 from agents.worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env
 from yume_gym.actions import ACTION_SPACE_KINDS
-from yume_gym.atomic_file import atomic_path
+from yume_gym.atomic_file import write_text_atomic
 from yume_gym.tasks import TASK_NAMES, make_task
 from yume_gym.train.args import option, parse_args
 from yume_gym.world_model import load_world_model
@@ -148,8 +148,7 @@ def train(args: TrainArgs) -> dict:
     model = load_world_model(args.checkpoint, device=args.device)
     venv = make_vec_env(args.world, args.view, model, args.num_envs)
     if resumed is None:
-        with atomic_path(out / "args.json") as tmp:
-            Path(tmp).write_text(json.dumps(asdict(args), indent=2))
+        write_text_atomic(out / "args.json", json.dumps(asdict(args), indent=2))
         agent, done = new_agent(args, venv), 0
     else:
         done, path = resumed
@@ -172,8 +171,7 @@ def train(args: TrainArgs) -> dict:
         "env_steps_per_s": round((agent.num_timesteps - done) / wall, 2),
         "final": str(final), "checkpoints": [str(p) for p in checkpoints.saved], "recent_episodes": log.summary(),
     }  # fmt: skip
-    with atomic_path(out / "run.json") as tmp:
-        Path(tmp).write_text(json.dumps(summary, indent=2))
+    write_text_atomic(out / "run.json", json.dumps(summary, indent=2))
     return summary
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from procworld.sim import ProcWorld
 
 import yume_gym  # noqa: F401  (registers the env ids)
 from yume_gym.actions import action_from_keys
+from yume_gym.atomic_file import write_text_atomic
 from yume_gym.recorder import ChunkRecorder
 
 ROUTE: tuple[frozenset[str], ...] = tuple(
@@ -142,6 +142,4 @@ def add_to_sidecar(path: Path, summary: dict) -> None:
     """Add the demo's ``summary`` under the key "demo" to the recorder's JSON sidecar, atomically."""
     data = json.loads(path.read_text(encoding="utf-8"))
     data["demo"] = summary
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=1, ensure_ascii=False))

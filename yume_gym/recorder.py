@@ -48,6 +48,7 @@ from moviepy.video.io.ffmpeg_writer import FFMPEG_VideoWriter
 from PIL import Image, ImageDraw, ImageFont
 
 from yume_gym.actions import NUM_ACTIONS, describe_action
+from yume_gym.atomic_file import write_text_atomic
 from yume_gym.step_frames import step_frames
 
 
@@ -97,12 +98,6 @@ def _even(frames: np.ndarray) -> np.ndarray:
     if h % 2 == 0 and w % 2 == 0:
         return frames
     return np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class _EpisodeVideo:
@@ -292,7 +287,7 @@ class ChunkRecorder(gym.Wrapper):
         video.publish()
         height, width = video.size
         sidecar = {**self._record, "frame_count": video.frame_count, "height": height, "width": width}
-        _atomic_write_text(video.path.with_suffix(".json"), json.dumps(sidecar, indent=1, ensure_ascii=False))
+        write_text_atomic(video.path.with_suffix(".json"), json.dumps(sidecar, indent=1, ensure_ascii=False))
 
     def _finish(self, status: str) -> None:
         """Publish the open episode with its final ``status`` and drop its segments."""

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from yume_gym.actions import SpeedSuffix
+from yume_gym.atomic_file import write_text_atomic
 from yume_gym.model import PRESETS, YumeDiT, build_generator, load_generator, save_generator
 from yume_gym.model.codec import CodecConfig, LatentCodec, build_codec, load_codec, save_codec
 from yume_gym.model.text_encoder import (
@@ -284,9 +285,7 @@ def save_world_model(model: WorldModel, directory: str | os.PathLike, is_trained
         "trained": model.is_trained if is_trained is None else bool(is_trained),
         "note": note,
     }
-    tmp = directory / f".{MANIFEST}.partial"
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, directory / MANIFEST)
+    write_text_atomic(directory / MANIFEST, json.dumps(manifest, indent=2))
     return directory
 
 

@@ -13,10 +13,10 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
+from yume_gym.atomic_file import write_text_atomic
 from yume_gym.env import YumeWorldEnv
 from yume_gym.env_core import StepTimings
 from yume_gym.vector_env import YumeWorldVectorEnv
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.out:
-        _write_text(Path(args.out), text)
+        write_text_atomic(args.out, text)
         print(f"wrote {args.out}")
     return 0
 
@@ -135,13 +135,6 @@ def _machine(device: str) -> str:
     if torch.device(device).type == "cuda":
         return torch.cuda.get_device_name()
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from yume_gym.atomic_file import write_text_atomic
 from yume_gym.model import build_generator, tscm
 from yume_gym.sampling import RELEASED_SCHEDULE, sample
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     name = f"generator-grid{args.grid}"
-    (args.out / f"{name}.md").write_text(table + "\n")
+    write_text_atomic(args.out / f"{name}.md", table + "\n")
     _write_plot(results, args.out / f"{name}.png")
     return 0
 

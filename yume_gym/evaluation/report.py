@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from yume_gym.actions import NUM_ROTATIONS, SpeedSuffix
+from yume_gym.atomic_file import write_text_atomic
 from yume_gym.evaluation.event_effects import EventResult, event_following
 from yume_gym.evaluation.ground_truth import Episode, ground_truth_episode
 from yume_gym.evaluation.inverse_dynamics import InverseDynamics, load_inverse_dynamics
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     plot(scores, baseline, latency, realtime, media / "fidelity_and_speed.png")
     sample_video(truth[:3], shipped[:3], model.fps, media / "sample.gif")
     write_report(out, args, model, scores, baseline, ceiling, events, latency, realtime)
-    (media / "results.json").write_text(json.dumps({
+    write_text_atomic(media / "results.json", json.dumps({
         "args": asdict(args), "scores": [asdict(s) for s in [*scores, baseline, ceiling]],
         "events": [asdict(e) for e in events], "latency_s": latency.tolist()}, indent=1))
     print(f"wrote {out} and {media}/")
@@ -253,4 +254,4 @@ def write_report(out: Path, args: EvalArgs, model: WorldModel, scores: list[Scor
         "Left: procworld; right: the model, from the same first frame with the same actions.",
         "",
     ]
-    out.write_text("\n".join(lines))
+    write_text_atomic(out, "\n".join(lines))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from yume_gym.actions import MOVEMENTS, NUM_MOVEMENTS, NUM_ROTATIONS
+from yume_gym.atomic_file import write_text_atomic
 from yume_gym.evaluation.inverse_dynamics import (
     InverseDynamics,
     InverseDynamicsConfig,
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                     train_step, state, ["loss"])
     save_inverse_dynamics(model, out / IDM_FILE)
     report = {"step": step, "held_out_windows": len(test_x), **accuracy(model, test_x, test_y)}
-    (out / "idm_eval.json").write_text(json.dumps(report, indent=2))
+    write_text_atomic(out / "idm_eval.json", json.dumps(report, indent=2))
     accuracies = {k: round(v, 3) for k, v in report.items() if isinstance(v, float)}
     print(f"inverse dynamics at step {step}: held-out accuracy {accuracies}")
     print("held-out movement confusion (rows true, columns predicted: "

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from yume_gym.atomic_file import write_text_atomic
 from yume_gym.evaluation.metrics import psnr
 from yume_gym.model.codec import (
     CodecConfig,
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     codec.fit_normalisation(to_video(fit, device))
     save_codec(codec, out / CODEC_FILE)
     report = {"step": step, **evaluate(codec, held_frames, device)}
-    (out / EVAL_FILE).write_text(json.dumps(report, indent=2))
+    write_text_atomic(out / EVAL_FILE, json.dumps(report, indent=2))
     kept = ", ".join(f"{name} {share:.2f}" for name, share in report["hue_kept"].items() if share is not None)
     print(f"codec at step {step}: held-out PSNR {report['psnr_db']:.2f} dB, hue kept: {kept} -> {out / CODEC_FILE}")
     return 0
