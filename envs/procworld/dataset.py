@@ -2,7 +2,8 @@
 
 Each clip is a random scene walked by a scripted person: actions are held for random
 durations (mostly forward, with turns, strafes, stops and the odd look up or down), and in a
-share of clips an event starts mid-clip. Clip ``i`` of a dataset with seed ``s`` depends only
+share of clips an event starts mid-clip; in another share the person walks from object to
+object instead (:mod:`procworld.approach`). Clip ``i`` of a dataset with seed ``s`` depends only
 on ``(s, i)`` and the frame settings, so any clip can be made again on its own
 (:func:`make_clip`). Shards are written atomically (a temporary file, then ``os.replace``);
 re-running the command skips shards that are already complete. The format is documented in
@@ -24,6 +25,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 from tqdm import tqdm
 
+from procworld.approach import Approacher
 from procworld.camera import PITCH_LIMIT
 from procworld.captions import scene_caption
 from procworld.events import parse_event, sample_event_text
@@ -54,13 +56,14 @@ class DataConfig:
     event_frames: int = 16
     hold: tuple[int, int] = (4, 40)  # an action is held for this many frames (inclusive range)
     align: int = 1  # holds and event starts fall on frames 1 + align*k (chunk boundaries after the start frame)
+    approach_share: float = 0.0  # share of clips walked from object to object (procworld.approach)
     version: int = field(default=VERSION)
 
     def __post_init__(self) -> None:
         checks = {
             "clips": self.clips >= 1, "frames": self.frames >= 2, "size": 8 <= self.size <= 512,
             "shard_clips": self.shard_clips >= 1, "event_share": 0.0 <= self.event_share <= 1.0,
-            "event_frames": self.event_frames >= 1, "hold": 1 <= self.hold[0] <= self.hold[1],
+            "event_frames": self.event_frames >= 1, "approach_share": 0.0 <= self.approach_share <= 1.0, "hold": 1 <= self.hold[0] <= self.hold[1],
             "align": 1 <= self.align <= self.hold[1],
         }  # fmt: skip
         bad = [name for name, ok in checks.items() if not ok]
@@ -93,11 +96,14 @@ def make_clip(index: int, config: DataConfig) -> dict[str, Any]:
         event_text = sample_event_text(rng)
         event_start = int(rng.integers(config.frames // 4, 3 * config.frames // 4 + 1))
         event_start = _align(event_start, config.align)
+    approacher = Approacher() if _walks_to_objects(index, config) else None
     frames, poses, actions, segments = [], [], [], []
     t = 0
     while t < config.frames:
-        action = sample_action(rng, float(world.pose[3]))
-        stop = _align(t + int(rng.integers(config.hold[0], config.hold[1] + 1)), config.align)
+        planned = None if approacher is None else approacher.plan(world)
+        action, hold = planned if planned is not None else (sample_action(rng, float(world.pose[3])), None)
+        hold = int(rng.integers(config.hold[0], config.hold[1] + 1)) if hold is None else hold
+        stop = _align(t + hold, config.align)
         stop = min(config.frames, max(stop, t + 1))
         caption = caption_for_action(action, speed)
         segments.append({"start": t, "stop": stop, "action_id": action, "caption": caption})
@@ -112,12 +118,18 @@ def make_clip(index: int, config: DataConfig) -> dict[str, Any]:
     record = {
         "index": index, "scene": scene_caption(spec), "scene_seed": scene_seed, "event": event_text,
         "event_canonical": None if event_text is None else parse_event(event_text).text,
-        "event_start": event_start, "segments": segments,
+        "event_start": event_start, "walker": "random" if approacher is None else "approach", "segments": segments,
     }  # fmt: skip
     return {
         "frames": np.concatenate(frames), "actions": np.asarray(actions, dtype=np.int16),
         "poses": np.concatenate(poses).astype(np.float32), "record": record,
     }  # fmt: skip
+
+
+def _walks_to_objects(index: int, config: DataConfig) -> bool:
+    """Whether clip ``index`` is walked by an :class:`Approacher`; drawn from a stream of its own,
+    so that the clips of a dataset without approach walks stay what they were."""
+    return config.approach_share > 0 and np.random.default_rng([config.seed, index, 1]).random() < config.approach_share
 
 
 def sample_action(rng: np.random.Generator, pitch: float) -> int:
@@ -232,6 +244,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     p.add_argument("--speed", default="4,2,2", help="speed suffix: distance,turn_speed,view_speed")
     p.add_argument("--align", type=int, default=DataConfig.align,
                    help="holds and event starts fall on frames 1 + align*k (a world model's chunk length)")
+    p.add_argument("--approach-share", type=float, default=DataConfig.approach_share,
+                   help="share of clips walked from object to object (turn toward one, walk up to it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p, p.parse_args(argv)
 
@@ -246,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         config = DataConfig(
             clips=args.clips, frames=args.frames, size=args.size, seed=args.seed, shard_clips=args.shard_clips,
             event_share=args.event_share, speed=tuple(float(v) for v in speed), align=args.align,
+            approach_share=args.approach_share,
         )  # fmt: skip
     except ValueError as err:
         parser.error(str(err))
