@@ -19,6 +19,7 @@ JOBS: dict[str, dict[str | None, str]] = {
     "serve": {None: "yume_gym.play.server:main"},
     "doctor": {None: "yume_gym.doctor:main"},
     "eval": {None: "yume_gym.evaluation.report:main"},
+    "export": {None: "yume_gym.export:main"},
     "data": {"procworld": "procworld.dataset:main"},
     "train": {
         "codec": "yume_gym.train.codec:main",
@@ -39,6 +40,7 @@ SUMMARIES = {
     "serve": "explore a generated world live from a web page, e.g. over an SSH tunnel (needs [play])",
     "doctor": "check a released Yume-5B checkpoint directory from file headers, without loading weights",
     "eval": "measure a world model against procworld on held-out scenes; write docs/results.md",
+    "export": "re-save a world-model bundle for shipping (weights stored as float16, guidance fixed)",
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
     "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, procworld)",
