@@ -32,13 +32,14 @@ def first_chunk(directory) -> np.ndarray:
 
 def test_float16_export_halves_the_files_and_keeps_the_world(bundle, tmp_path, capsys):
     out = tmp_path / "shipped"
-    assert main(["--model", str(bundle), "--out", str(out), "--guidance", "2"]) == 0
+    assert main(["--model", str(bundle), "--out", str(out), "--guidance", "2", "--default-prompt", "a snowy field"]) == 0
     assert "float16" in capsys.readouterr().out
     with safe_open(str(out / GENERATOR_FILE), "pt") as f:
         assert {f.get_slice(k).get_dtype() for k in f.keys()} == {"F16"}
     assert bundle_bytes(out) < 0.55 * bundle_bytes(bundle)
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["note"] == "trained for a test" and manifest["generation"]["guidance"] == 2.0
+    assert manifest["generation"]["default_prompt"] == "a snowy field"
     loaded = read_world_model(out)
     assert loaded.dtype == torch.float32  # stored precision only
     main(["--model", str(bundle), "--out", str(tmp_path / "same-settings")])

@@ -3,7 +3,7 @@
 A training run exports float32 bundles. Stored as float16 a bundle takes half the disk (the
 embedded model must fit the package's 25 MB), and it still loads as float32 by default: only
 the stored precision changes. Generation settings can be fixed at the same time (for example
-the guidance scale a model ships with), and the note says where the weights came from.
+the guidance scale a model ships with, or its default prompt), and the note says where the weights came from.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ class ExportArgs:
     out: str = option("exported", "directory to write (created; must not be --model)")
     dtype: str = option("float16", f"stored dtype of the weights, one of {STORAGE_DTYPES}")
     guidance: float | None = option(None, "classifier-free guidance scale to ship (default: the bundle's)")
+    default_prompt: str | None = option(None, "the prompt of a world started with neither image nor prompt "
+                                              "(default: the bundle's)")
     note: str | None = option(None, "the manifest's note (default: the bundle's)")
 
     def __post_init__(self) -> None:
@@ -43,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym export``; returns the exit status."""
     args = parse_args(ExportArgs, argv, "yume-gym export", __doc__.splitlines()[0])
     model = read_world_model(args.model)
-    if args.guidance is not None:
-        model = with_generation(model, guidance=args.guidance)
+    changes = {"guidance": args.guidance, "default_prompt": args.default_prompt}
+    model = with_generation(model, **{name: value for name, value in changes.items() if value is not None})
     note = read_note(Path(args.model)) if args.note is None else args.note
     out = save_world_model(model.to(dtype=resolve_dtype(args.dtype)), args.out, note=note)
     print(f"{args.model} ({bundle_bytes(Path(args.model)) / 1e6:.1f} MB) -> {out} "
