@@ -32,7 +32,8 @@ def first_chunk(directory) -> np.ndarray:
 
 def test_float16_export_halves_the_files_and_keeps_the_world(bundle, tmp_path, capsys):
     out = tmp_path / "shipped"
-    assert main(["--model", str(bundle), "--out", str(out), "--guidance", "2", "--default-prompt", "a snowy field"]) == 0
+    settings = ["--guidance", "2", "--default-prompt", "a snowy field"]
+    assert main(["--model", str(bundle), "--out", str(out), *settings]) == 0
     assert "float16" in capsys.readouterr().out
     with safe_open(str(out / GENERATOR_FILE), "pt") as f:
         assert {f.get_slice(k).get_dtype() for k in f.keys()} == {"F16"}

@@ -63,8 +63,8 @@ class DataConfig:
         checks = {
             "clips": self.clips >= 1, "frames": self.frames >= 2, "size": 8 <= self.size <= 512,
             "shard_clips": self.shard_clips >= 1, "event_share": 0.0 <= self.event_share <= 1.0,
-            "event_frames": self.event_frames >= 1, "approach_share": 0.0 <= self.approach_share <= 1.0, "hold": 1 <= self.hold[0] <= self.hold[1],
-            "align": 1 <= self.align <= self.hold[1],
+            "event_frames": self.event_frames >= 1, "hold": 1 <= self.hold[0] <= self.hold[1],
+            "align": 1 <= self.align <= self.hold[1], "approach_share": 0.0 <= self.approach_share <= 1.0,
         }  # fmt: skip
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -118,7 +118,8 @@ def make_clip(index: int, config: DataConfig) -> dict[str, Any]:
     record = {
         "index": index, "scene": scene_caption(spec), "scene_seed": scene_seed, "event": event_text,
         "event_canonical": None if event_text is None else parse_event(event_text).text,
-        "event_start": event_start, "walker": "random" if approacher is None else "approach", "segments": segments,
+        "event_start": event_start, "walker": "random" if approacher is None else "approach",
+        "segments": segments,
     }  # fmt: skip
     return {
         "frames": np.concatenate(frames), "actions": np.asarray(actions, dtype=np.int16),
@@ -129,7 +130,8 @@ def make_clip(index: int, config: DataConfig) -> dict[str, Any]:
 def _walks_to_objects(index: int, config: DataConfig) -> bool:
     """Whether clip ``index`` is walked by an :class:`Approacher`; drawn from a stream of its own,
     so that the clips of a dataset without approach walks stay what they were."""
-    return config.approach_share > 0 and np.random.default_rng([config.seed, index, 1]).random() < config.approach_share
+    draw = np.random.default_rng([config.seed, index, 1]).random()
+    return config.approach_share > 0 and draw < config.approach_share
 
 
 def sample_action(rng: np.random.Generator, pitch: float) -> int:
