@@ -3,7 +3,8 @@
 A training run exports float32 bundles. Stored as float16 a bundle takes half the disk (the
 embedded model must fit the package's 25 MB), and it still loads as float32 by default: only
 the stored precision changes. Generation settings can be fixed at the same time (for example
-the guidance scale a model ships with, or its default prompt), and the note says where the weights came from.
+the guidance scale a model ships with, or its default prompt), and the note says where the
+weights came from.
 """
 
 from __future__ import annotations
