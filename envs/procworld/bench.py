@@ -25,7 +25,6 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from procworld.captions import scene_caption
 from procworld.env import ProcWorldEnv
 from procworld.scene import build_scene, random_spec
 from procworld.sim import ProcWorld
+from yume_gym.atomic_file import write_text_atomic
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -169,10 +169,6 @@ def main(argv: list[str] | None = None) -> int:
     table = "\n".join(lines) + "\n"
     print(table)
     if args.out:
-        path = Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(table)
-        os.replace(tmp, path)
-        print(f"wrote {path}")
+        write_text_atomic(args.out, table)
+        print(f"wrote {args.out}")
     return 0

@@ -32,7 +32,7 @@ from procworld.events import parse_event, sample_event_text
 from procworld.scene import build_scene, random_spec
 from procworld.sim import ProcWorld
 from yume_gym.actions import NUM_ROTATIONS, ROTATION_INDEX, SpeedSuffix, caption_for_action
-from yume_gym.atomic_file import atomic_path
+from yume_gym.atomic_file import atomic_path, write_text_atomic
 
 FORMAT = "procworld-clips"
 VERSION = 1
@@ -210,9 +210,7 @@ def _check_config(out: Path, config: DataConfig) -> None:
                 f"{str(out)!r} holds a dataset made with other settings ({differs}: "
                 f"{[theirs.get(k) for k in differs]}); use the same settings to resume, or another --out"
             )
-    tmp = path.with_name("dataset.json.tmp")
-    tmp.write_text(json.dumps({"format": FORMAT, **mine, "fps": FPS}, indent=2))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps({"format": FORMAT, **mine, "fps": FPS}, indent=2))
 
 
 def write_dataset(out: str | os.PathLike, config: DataConfig, progress: bool = True) -> list[Path]:
