@@ -156,7 +156,7 @@ def test_bad_world_inputs(model):
 def test_guidance_runs_the_model_without_text_too_and_is_validated(model):
     import dataclasses
 
-    from yume_gym.evaluation.rollouts import with_generation
+    from yume_gym.world_model import with_generation
 
     start = [WorldStart(seed=3, prompt="a grassy meadow")]
     frames = {}

@@ -13,9 +13,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from yume_gym.evaluation.rollouts import with_generation
 from yume_gym.train.args import option, parse_args
-from yume_gym.world_model import MANIFEST, read_world_model, resolve_dtype, save_world_model
+from yume_gym.world_model import (
+    MANIFEST,
+    read_world_model,
+    resolve_dtype,
+    save_world_model,
+    with_generation,
+)
 
 STORAGE_DTYPES = ("float32", "float16", "bfloat16")
 

@@ -216,6 +216,12 @@ class WorldModel:
         return f"world model {self.source}: {state}, {h}x{w} frames, {self.chunk_frames} frames/chunk at {self.fps} fps"
 
 
+def with_generation(model: WorldModel, **changes) -> WorldModel:
+    """The same weights with other generation settings (e.g. ``steps=50``, ``max_history_latents=8``)."""
+    generation = dataclasses.replace(model.generation, **changes)
+    return WorldModel(model.generator, model.codec, model.text_encoder, generation, model.is_trained, model.source)
+
+
 def _check_compatible(generator: nn.Module, codec: Codec, text: CaptionEncoder, gen: GenerationConfig) -> None:
     cfg = generator.config
     problems = []

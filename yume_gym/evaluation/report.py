@@ -33,10 +33,9 @@ from yume_gym.evaluation.rollouts import (
     channel_branch_off,
     chunk_latency,
     generate,
-    with_generation,
 )
 from yume_gym.train.args import option, parse_args
-from yume_gym.world_model import WorldModel, load_world_model
+from yume_gym.world_model import WorldModel, load_world_model, with_generation
 
 HELD_OUT_SEED = 7_000_001  # no dataset is written with this seed
 

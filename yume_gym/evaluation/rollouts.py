@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,12 +11,6 @@ import numpy as np
 from yume_gym.evaluation.ground_truth import Episode
 from yume_gym.world import WorldBatch, WorldStart
 from yume_gym.world_model import WorldModel
-
-
-def with_generation(model: WorldModel, **changes) -> WorldModel:
-    """The same weights with other generation settings (e.g. ``steps=50``, ``max_history_latents=8``)."""
-    generation = dataclasses.replace(model.generation, **changes)
-    return WorldModel(model.generator, model.codec, model.text_encoder, generation, model.is_trained, model.source)
 
 
 @contextmanager
