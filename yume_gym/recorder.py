@@ -48,7 +48,7 @@ from moviepy.video.io.ffmpeg_writer import FFMPEG_VideoWriter
 from PIL import Image, ImageDraw, ImageFont
 
 from yume_gym.actions import NUM_ACTIONS, describe_action
-from yume_gym.atomic_file import write_text_atomic
+from yume_gym.atomic_file import atomic_path, write_text_atomic
 from yume_gym.step_frames import step_frames
 
 
@@ -140,14 +140,12 @@ class _EpisodeVideo:
             return
         listing = self.segments_dir / "segments.txt"
         listing.write_text("".join(f"file '{s.name}'\n" for s in self.segments), encoding="utf-8")
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        cmd = [FFMPEG_BINARY, "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
-               "-c", "copy", "-f", "mp4", str(tmp)]  # fmt: skip
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0:
-            tmp.unlink(missing_ok=True)
-            raise RuntimeError(f"ffmpeg could not join the segments of {str(self.path)!r}: {result.stderr.strip()}")
-        os.replace(tmp, self.path)
+        with atomic_path(self.path) as tmp:
+            cmd = [FFMPEG_BINARY, "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
+                   "-c", "copy", "-f", "mp4", tmp]  # fmt: skip
+            result = subprocess.run(cmd, check=False, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"ffmpeg could not join the segments of {str(self.path)!r}: {result.stderr.strip()}")
         self.published_segments = len(self.segments)
 
     def discard_segments(self) -> None:
