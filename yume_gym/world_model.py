@@ -213,7 +213,15 @@ class WorldModel:
         """One line for logs and demos: what the model is and whether it was trained."""
         state = "trained" if self.is_trained else "RANDOM WEIGHTS (untrained stand-in)"
         h, w = self.frame_size
-        return f"world model {self.source}: {state}, {h}x{w} frames, {self.chunk_frames} frames/chunk at {self.fps} fps"
+        return f"world model {self.display_source}: {state}, {h}x{w} frames, {self.chunk_frames} frames/chunk at {self.fps} fps"
+
+    @property
+    def display_source(self) -> str:
+        """Where the weights came from, for reports: the embedded model is named as such (a
+        report written from an installed package then reads the same on every machine)."""
+        if self.source and Path(self.source).resolve() == EMBEDDED_DIR.resolve():
+            return "embedded (yume_gym/weights)"
+        return self.source
 
 
 def with_generation(model: WorldModel, **changes) -> WorldModel:
