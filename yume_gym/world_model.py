@@ -120,7 +120,7 @@ class GenerationConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str) -> "GenerationConfig":
+    def from_dict(cls, data: dict[str, Any], source: str) -> GenerationConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -157,7 +157,7 @@ class WorldModel:
         for module in (generator, codec, text_encoder):
             module.eval().requires_grad_(False)
 
-    def __deepcopy__(self, memo: dict) -> "WorldModel":
+    def __deepcopy__(self, memo: dict) -> WorldModel:
         """A world model is shared, read-only state: copying an env's spec or kwargs keeps
         pointing at the same weights instead of duplicating them."""
         return self
@@ -203,7 +203,7 @@ class WorldModel:
         g = self.generation
         return self.codec.latent_channels, g.chunk_latents, g.frame_height // s, g.frame_width // s
 
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "WorldModel":
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> WorldModel:
         """Move every component (in place); returns self."""
         for module in (self.generator, self.codec, self.text_encoder):
             module.to(device=device, dtype=dtype)
