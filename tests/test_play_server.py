@@ -159,7 +159,9 @@ def test_page_in_headless_chromium(server, browser, tmp_path):
 
     wait_until(lambda: frames() >= 3, what="frames in the page")
     wait_until(lambda: browser.execute_script("return window.yume.status !== null"), what="stats in the page")
-    assert browser.execute_script("return document.getElementById('view').naturalWidth") > 0
+    # each frame replaces the image's source, which has no size until it is decoded
+    wait_until(lambda: browser.execute_script("return document.getElementById('view').naturalWidth") > 0,
+               what="a decoded frame in the page")
     assert "keys:" in browser.find_element(By.ID, "stats").text
 
     browser.find_element(By.ID, "view").click()  # keys go to the page, not to the event box
