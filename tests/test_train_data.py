@@ -47,6 +47,16 @@ def test_image_start_batches_take_the_chunk_action_and_the_event_once_started():
     assert seen[(1, 2)] == (caption_for_action(2, speed), None)
 
 
+def test_opening_share_trains_the_first_chunk_after_the_start_image():
+    rng = np.random.default_rng(2)
+    lengths = {sample_batch(toy_clips(), rng, 2, 4, text_start_share=0.0, prompt_share=0.0,
+                            opening_share=1.0).history.shape[2] for _ in range(20)}
+    assert lengths == {4}  # chunk 1: the start image's 4 latents as history
+    mixed = {sample_batch(toy_clips(), rng, 2, 4, text_start_share=0.0, prompt_share=0.0,
+                          opening_share=0.5).history.shape[2] for _ in range(40)}
+    assert mixed == {4, 8}
+
+
 def test_text_start_batches_have_no_history_and_the_scene_caption():
     batch = sample_batch(toy_clips(), np.random.default_rng(1), 3, 4, text_start_share=1.0, prompt_share=0.0)
     assert batch.history is None

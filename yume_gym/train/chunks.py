@@ -55,13 +55,22 @@ def scene_text(record: dict, frame: int, with_prompt: bool) -> str | None:
 
 
 def sample_batch(clips: LatentClips, rng: np.random.Generator, batch: int, chunk_latents: int,
-                 text_start_share: float, prompt_share: float) -> ChunkBatch:
-    """One training batch (see the module doc); every row has the same history length."""
+                 text_start_share: float, prompt_share: float, opening_share: float = 0.0) -> ChunkBatch:
+    """One training batch (see the module doc); every row has the same history length.
+
+    ``opening_share`` of the image-start batches take chunk 1 (the first chunk after the start
+    image, which every image-started episode generates first); the rest take a uniform chunk.
+    """
     rows = rng.integers(len(clips), size=batch)
     speed = SpeedSuffix(*clips.settings["speed"])
     f = chunk_latents
     text_start = rng.random() < text_start_share
-    k = 0 if text_start else int(rng.integers(1, num_chunks(clips, f) + 1))
+    if text_start:
+        k = 0
+    elif rng.random() < opening_share:
+        k = 1
+    else:
+        k = int(rng.integers(1, num_chunks(clips, f) + 1))
     chunks, histories, captions = [], [], []
     for n in rows:
         episode = episode_latents(clips.latents[n], f)  # (F + T - 1, C, h, w)

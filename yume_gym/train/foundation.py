@@ -56,6 +56,8 @@ class FoundationArgs:
     text_len: int = option(128, "caption tokens (action + scene/event parts)")
     chunk_latents: int = option(4, "latent frames per chunk")
     text_start_share: float = option(0.15, "share of text-start batches (opening chunk, no history)")
+    opening_share: float = option(0.0, "share of image-start batches that train chunk 1 (the first after the "
+                                  "start image) instead of a uniform chunk")
     prompt_share: float = option(0.5, "share of image-start samples whose caption includes the scene text")
     caption_dropout: float = option(0.1, "share of samples trained without text (for guidance)")
     train_shift: float = option(3.0, "shift of the logit-normal training noise levels")
@@ -71,6 +73,8 @@ class FoundationArgs:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
         if not 0.0 <= self.caption_dropout < 1.0 or not 0.0 <= self.text_start_share <= 1.0:
             raise ValueError("caption_dropout must be in [0, 1) and text_start_share in [0, 1]")
+        if not 0.0 <= self.opening_share <= 1.0:
+            raise ValueError(f"opening_share={self.opening_share} must be in [0, 1]")
 
 
 class Trainee(nn.Module):
@@ -168,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def train_step(step: int) -> dict[str, float]:
         set_lr(optimizer, cosine_lr(step, args.steps, args.lr, warmup=300))
-        batch = sample_batch(clips, rng, args.batch, args.chunk_latents, args.text_start_share, args.prompt_share)
+        batch = sample_batch(clips, rng, args.batch, args.chunk_latents, args.text_start_share, args.prompt_share,
+                             args.opening_share)
         x0 = batch.chunk.to(device)
         history = None if batch.history is None else batch.history.to(device)
         context = trainee.text_encoder(batch.captions)  # (B, text_len, D)
