@@ -67,7 +67,7 @@ def sample_batch(clips: LatentClips, rng: np.random.Generator, batch: int, chunk
     text_start = rng.random() < text_start_share
     if text_start:
         k = 0
-    elif rng.random() < opening_share:
+    elif opening_share > 0.0 and rng.random() < opening_share:  # no draw at 0: the default stream is unchanged
         k = 1
     else:
         k = int(rng.integers(1, num_chunks(clips, f) + 1))
