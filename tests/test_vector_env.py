@@ -45,6 +45,22 @@ def test_a_row_steps_like_the_single_env(model):
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
 
 
+def test_reset_seed_starts_row_i_on_seed_plus_i_like_sync_vector_env(model):
+    """Rows open on the worlds the single env opens on with seeds s, s + 1, ...; a list names them."""
+    envs = YumeWorldVectorEnv(3, checkpoint=model, frame_size=SIZE)
+    single = YumeWorldEnv(checkpoint=model)
+    obs, _ = envs.reset(seed=20, options={"prompt": "a desert road"})
+    singles = [single.reset(seed=20 + i, options={"prompt": "a desert road"})[0] for i in range(3)]
+    assert all(np.array_equal(obs[i], singles[i]) for i in range(3))
+    assert not np.array_equal(singles[0], singles[1])
+    listed, _ = envs.reset(seed=[22, 20, 21], options={"prompt": "a desert road"})
+    assert np.array_equal(listed, obs[[2, 0, 1]])
+    with pytest.raises(ValueError, match=r"seed \[1, 2\] must be .* a list of 3"):
+        envs.reset(seed=[1, 2])
+    with pytest.raises(ValueError, match="seed -1"):
+        envs.reset(seed=-1)
+
+
 def test_vector_env_is_deterministic(model):
     def run():
         envs = YumeWorldVectorEnv(2, checkpoint=model)

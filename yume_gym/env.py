@@ -10,12 +10,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from yume_gym.env_core import RewardFn, WorldEnvCore
+from yume_gym.env_core import RewardFn, WorldEnvCore, episode_seeds
 from yume_gym.tasks import Task, task_setup
 from yume_gym.world import WorldSnapshot
 from yume_gym.world_model import WorldModel, load_world_model
-
-_SEED_HIGH = 2**63 - 1
 
 
 class YumeWorldEnv(gym.Env):
@@ -126,8 +124,7 @@ class YumeWorldEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        world_seed = int(self.np_random.integers(_SEED_HIGH))
-        obs, infos = self.core.reset([0], [world_seed], options)
+        obs, infos = self.core.reset([0], episode_seeds(self.np_random, seed, 1), options)
         return obs[0], infos[0]
 
     def step(self, action: Any):

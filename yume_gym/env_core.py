@@ -31,6 +31,25 @@ OBSERVATION_MODES = ("frame", "chunk", "latent")
 RESET_OPTIONS = ("image", "prompt", "events")
 RewardFn = Callable[[np.ndarray, dict], float]
 _EMPTY_START = {"image": None, "prompt": None, "events": ()}
+_SEED_HIGH = 2**63 - 1
+
+
+def episode_seeds(rng: np.random.Generator, seed: int | Sequence[int] | None, n: int) -> list[int]:
+    """The world seeds of ``n`` episodes starting together.
+
+    A reset that names a seed starts its rows on ``seed, seed + 1, ...`` (Gymnasium's rule for
+    vector envs, as ``SyncVectorEnv`` and stable-baselines3's ``DummyVecEnv`` seed their envs),
+    or on the listed seeds; so ``reset(seed=s)`` opens on the world of seed ``s``, the same
+    seed an ``image(prompt, seed)`` callable is given (a ProcWorld episode reset with ``s``
+    opens on the frame that the world model then continues). A reset without a seed, and every
+    autoreset, draws the seeds from ``rng``, which the last seeded reset fixed.
+    """
+    if seed is None:
+        return [int(s) for s in rng.integers(_SEED_HIGH, size=n)]
+    seeds = [seed + i for i in range(n)] if isinstance(seed, numbers.Integral) else list(seed)
+    if len(seeds) != n or not all(isinstance(s, numbers.Integral) and 0 <= s < 2**63 for s in seeds):
+        raise ValueError(f"seed {seed!r} must be a non-negative integer or a list of {n} of them (one per env)")
+    return [int(s) for s in seeds]
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ vector wrappers expect): the step after an episode ends resets that row (its act
 ignored) and returns its first observation with reward 0. ``AutoresetMode.SAME_STEP`` resets
 it within the ending step and puts the last observation and info in ``info["final_obs"]`` and
 ``info["final_info"]`` (what stable-baselines3 expects; see :mod:`yume_gym.sb3_vec_env`).
-Autoresets start from the constructor's ``image``/``prompt``/``events``, with seeds drawn from
-the vector env's ``np_random``, so one ``reset(seed=...)`` fixes every later episode.
+Seeds: ``reset(seed=s)`` starts row i on the world of seed ``s + i``, as ``SyncVectorEnv`` and
+stable-baselines3's ``DummyVecEnv`` do (a list gives one seed per row). Autoresets start from
+the constructor's ``image``/``prompt``/``events``, with seeds drawn from the vector env's
+``np_random``, so one ``reset(seed=...)`` fixes every later episode.
 """
 
 from __future__ import annotations
@@ -27,12 +29,10 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from yume_gym.env import build_core
-from yume_gym.env_core import RewardFn
+from yume_gym.env_core import RewardFn, episode_seeds
 from yume_gym.tasks import Task
 from yume_gym.world import WorldSnapshot
 from yume_gym.world_model import WorldModel
-
-_SEED_HIGH = 2**63 - 1
 
 
 class YumeWorldVectorEnv(VectorEnv):
@@ -89,11 +89,13 @@ class YumeWorldVectorEnv(VectorEnv):
         self._needs_reset = np.zeros(num_envs, dtype=bool)
         self._started = False
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Start every row; ``seed`` seeds ``np_random``, from which each row's seed is drawn."""
-        super().reset(seed=seed)
+    def reset(self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None):
+        """Start every row: row i on seed ``seed + i`` (or ``seed[i]``), which also seeds the
+        ``np_random`` that later episodes' seeds are drawn from; without a seed, drawn from it."""
+        seeds = episode_seeds(self.np_random, seed, self.num_envs)
+        super().reset(seed=None if seed is None else seeds[0])
         rows = list(range(self.num_envs))
-        obs, infos = self.core.reset(rows, self._draw_seeds(len(rows)), options)
+        obs, infos = self.core.reset(rows, seeds, options)
         self._needs_reset[:] = False
         self._started = True
         return obs, self._merge_infos(rows, infos)
@@ -137,7 +139,7 @@ class YumeWorldVectorEnv(VectorEnv):
         return obs, rewards, terminated, truncated, infos
 
     def _draw_seeds(self, n: int) -> list[int]:
-        return [int(s) for s in self.np_random.integers(_SEED_HIGH, size=n)]
+        return episode_seeds(self.np_random, None, n)
 
     def _merge_infos(self, rows: list[int], row_infos: list[dict], infos: dict | None = None) -> dict:
         infos = {} if infos is None else infos
