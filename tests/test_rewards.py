@@ -90,6 +90,9 @@ def test_reward_argument_errors():
         Novelty()(np.zeros((1, 8, 8, 3), np.float32), {})
     with pytest.raises(ValueError, match="size"):
         Novelty(size=0)
+    for bad in ((8, 3), (-1, 0), (2,), (1.5, 1)):
+        with pytest.raises(ValueError, match="max_shift"):
+            Novelty(max_shift=bad)
 
 
 def test_hue_in_view_holds_under_light_and_shade():
@@ -125,7 +128,7 @@ def test_goal_image_similarity(tmp_path):
 
 
 def test_novelty_is_high_for_new_views_and_zero_for_repeats():
-    a, b = frames_with_square(0, 0), frames_with_square(40, 40, colour=(255, 255, 255))
+    a, b = frames_with_square(0, 0), frames_with_square(24, 24, colour=(255, 255, 255))
     novelty = Novelty()
     assert novelty(a, {}) == 1.0  # nothing seen yet
     assert novelty(a, {}) == pytest.approx(0.0, abs=1e-6)
@@ -198,6 +201,25 @@ def test_reward_wrapper_replaces_reward_and_terminates():
             break
     assert rewards == sorted(rewards) and rewards[-1] >= 0.3 > rewards[-2]
     assert ends[-1] is True and not any(ends[:-1])
+
+
+def test_novelty_pays_a_new_place_more_than_turning_on_the_spot():
+    rng = np.random.default_rng(0)
+    panorama = np.repeat(np.repeat(rng.integers(0, 256, (16, 60, 3), dtype=np.uint8), 4, 0), 4, 1)  # (64, 240, 3)
+    elsewhere = np.repeat(np.repeat(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), 4, 0), 4, 1)
+
+    def view(x):  # the camera turned so that the view starts x pixels along the panorama
+        return panorama[None, :, x : x + 64]
+
+    turning, plain = Novelty(), Novelty(max_shift=(0, 0))
+    for novelty in (turning, plain):
+        novelty.reset(view(0))
+    assert turning(view(16), {}) == pytest.approx(0.0, abs=1e-6)  # a 4-cell pan of a seen view
+    assert plain(view(16), {}) > 0.2
+    assert turning(view(56), {}) > 0.2  # past max_shift: mostly new columns
+    assert turning(elsewhere[None], {}) > 0.2  # a new place
+    tilted = np.concatenate([panorama[8:, :64], panorama[:8, :64]])[None]  # 2 cells up, new rows below
+    assert Novelty().distance(Novelty()._embed(tilted[0]), turning._embed(view(0)[0])[None]) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_reward_wrapper_adds_and_resets_and_reads_observations():

@@ -15,7 +15,7 @@ The built-ins score the chunk's last frame (the observation the agent acts on):
 - :class:`ColourInView`: the share of pixels near a colour, optionally centre-weighted;
 - :class:`HueInView`: the share of pixels of a hue, which holds under sun, shade and dusk light;
 - :class:`GoalImageSimilarity`: closeness to a goal image, in [0, 1];
-- :class:`Novelty`: an exploration bonus, the distance to the nearest earlier view;
+- :class:`Novelty`: an exploration bonus, the distance to the nearest earlier view, up to a turn;
 - :class:`ClipTextReward`: CLIP similarity between the view and a text, with a local model.
 
 >>> red = np.zeros((1, 8, 8, 3), np.uint8); red[..., 0] = 230
@@ -214,16 +214,32 @@ class GoalImageSimilarity:
 
 
 class Novelty:
-    """An exploration bonus: how far the view is from every earlier view of the episode.
+    """An exploration bonus: how far the view is from every earlier view of the episode, up to a
+    turn of the camera.
 
-    The embedding of a view is its grey image box-filtered to ``size`` x ``size`` in [0, 1]; the
-    reward is the root-mean-square distance to the nearest earlier embedding (1.0 when there is
-    none), in [0, 1]: a new place scores high, coming back scores about 0. Each scored view
-    joins the memory, which ``reset()`` empties (memory grows by size**2 floats per step).
+    The embedding of a view is its grey image box-filtered to ``size`` x ``size`` in [0, 1]. The
+    reward is the distance to the nearest earlier embedding (1.0 when there is none), in [0, 1]:
+    the root-mean-square difference on the two views' overlap, minimised over every shift of up
+    to ``max_shift = (columns, rows)`` cells. A turn or a tilt of the camera on the spot shifts
+    the view, so looking around from one place scores little once its views are in memory (and
+    panning further shows only a strip of new columns), while walking somewhere new changes the
+    view everywhere: the bonus pays for new places more than for new headings. The default
+    (6, 3) on 16 cells covers a 10-degree turn of a 75-degree view with room for the larger
+    shift at the edges; ``max_shift=(0, 0)`` compares whole views only (plain nearest-neighbour
+    novelty, which pays a camera spinning on the spot more than a walk). Each scored view joins
+    the memory, which ``reset()`` empties (memory grows by size**2 floats per step; a step costs
+    (2 * columns + 1) * (2 * rows + 1) comparisons with each view in memory).
     """
 
-    def __init__(self, size: int = 16) -> None:
+    def __init__(self, size: int = 16, max_shift: tuple[int, int] = (6, 3)) -> None:
         self.size = _check_size(size)
+        columns, rows = (max_shift if isinstance(max_shift, (tuple, list)) and len(max_shift) == 2
+                         else (None, None))  # fmt: skip
+        if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= 2 * n < self.size for n in (columns, rows)):
+            raise ValueError(
+                f"max_shift {max_shift!r} must be (columns, rows), integers from 0 to under half of size {self.size}"
+            )
+        self.max_shift = (columns, rows)
         self.memory: list[np.ndarray] = []
 
     def reset(self, frames: np.ndarray | None = None) -> None:
@@ -233,17 +249,25 @@ class Novelty:
             self.memory.append(self._embed(check_frames(frames)[-1]))
 
     def __call__(self, frames: np.ndarray, info: dict[str, Any]) -> float:
-        embedding = self._embed(check_frames(frames)[-1])  # (size * size,)
-        if self.memory:
-            distances = np.sqrt(np.mean((np.stack(self.memory) - embedding) ** 2, axis=1))  # (N,)
-            reward = float(distances.min())
-        else:
-            reward = 1.0
+        embedding = self._embed(check_frames(frames)[-1])  # (size, size)
+        reward = self.distance(embedding, np.stack(self.memory)) if self.memory else 1.0
         self.memory.append(embedding)
         return reward
 
+    def distance(self, view: np.ndarray, memory: np.ndarray) -> float:
+        """The smallest overlap RMS difference between ``view`` (s, s) and any of ``memory`` (N, s, s)."""
+        s, (columns, rows) = self.size, self.max_shift
+        best = np.inf
+        for dy in range(-rows, rows + 1):
+            for dx in range(-columns, columns + 1):
+                # the view's content at (y, x) sits at (y + dy, x + dx) in the remembered view
+                seen = view[max(-dy, 0) : s - max(dy, 0), max(-dx, 0) : s - max(dx, 0)]  # (s-|dy|, s-|dx|)
+                remembered = memory[:, max(dy, 0) : s + min(dy, 0), max(dx, 0) : s + min(dx, 0)]  # (N, s-|dy|, s-|dx|)
+                best = min(best, float(np.sqrt(np.mean((remembered - seen) ** 2, axis=(1, 2))).min()))
+        return best
+
     def _embed(self, frame: np.ndarray) -> np.ndarray:
-        return _downsample(frame, self.size, "L").reshape(-1)  # (size * size,)
+        return _downsample(frame, self.size, "L")  # (size, size)
 
 
 class ClipTextReward:

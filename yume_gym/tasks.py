@@ -23,7 +23,8 @@ Tasks (:data:`TASK_NAMES`):
   growth of the colour's centre-weighted share of the view (:class:`~yume_gym.rewards.HueInView`)
   plus a bonus once it fills the centre, which ends the episode. Success: the camera came
   within :data:`REACH_DISTANCE` metres of such a pillar's surface.
-- ``explore``: see new places. Reward: :class:`~yume_gym.rewards.Novelty` of each view.
+- ``explore``: see new places. Reward: :class:`~yume_gym.rewards.Novelty` of each view, which
+  forgives a turn of the camera (looking around on the spot pays little; walking pays).
   Success: the camera's path covered at least :data:`EXPLORE_AREA` square metres of ground.
 
 >>> task = make_task("reach-red")
