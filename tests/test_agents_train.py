@@ -28,10 +28,11 @@ def test_both_worlds_give_the_policy_the_same_interface(model):
     view = AgentView("reach-red", obs_size=OBS, frame_stack=3, max_episode_steps=2)
     assert procworld_settings(model)["frames_per_step"] == model.chunk_frames
     envs = {world: make_vec_env(world, view, model, num_envs=2) for world in ("procworld", "yume")}
-    episodes = {}
+    episodes, first = {}, {}
     for world, venv in envs.items():
         venv.seed(0)
-        obs = venv.reset()
+        venv.set_options({"prompt": make_task("reach-red").eval_scenes[0]})
+        obs = first[world] = venv.reset()
         assert obs.shape == (2, OBS, OBS, 9) and obs.dtype == np.uint8
         assert venv.observation_space == envs["procworld"].observation_space
         assert venv.action_space == envs["procworld"].action_space
@@ -41,6 +42,8 @@ def test_both_worlds_give_the_policy_the_same_interface(model):
         episodes[world] = set(infos[0]["episode"])
     assert episodes["yume"] == {"r", "l", "t"}  # a generated world has no true state to judge
     assert episodes["procworld"] == {"r", "l", "t", "task_success", "task_score"}
+    assert np.array_equal(first["yume"], first["procworld"])  # each dream opens on its ProcWorld twin's frame
+    assert not np.array_equal(first["yume"][0], first["yume"][1])  # env i has seed 0 + i: its own layout
     with pytest.raises(ValueError, match="'mars'"):
         make_vec_env("mars", view, model, 1)
 
