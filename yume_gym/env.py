@@ -60,8 +60,10 @@ class YumeWorldEnv(gym.Env):
     prompts starts each episode from one of them, picked by the episode's seed. ``events``
     is a schedule ``[(step, text), ...]``: the event is in the caption from the chunk of that
     step on (0 = from the start). The first observation is the opening chunk: the image
-    repeated, or a chunk generated from the prompt. One seed drives ``np_random`` and, through
-    it, the sampler's noise, so a seed and an action sequence give the same episode on a CPU.
+    repeated, or a chunk generated from the prompt. ``reset(seed=s)`` starts the world of seed
+    ``s`` (its sampler noise, its prompt pick, the seed the image callable is given) and seeds
+    ``np_random``, from which later unseeded episodes draw theirs, so a seed and an action
+    sequence give the same episode on a CPU.
 
     ## Episode End
 
