@@ -30,6 +30,7 @@ JOBS: dict[str, dict[str | None, str]] = {
     "bench": {
         "generator": "yume_gym.bench.generator:main",
         "env": "yume_gym.bench.env:main",
+        "episode": "yume_gym.bench.episode:main",
         "procworld": "procworld.bench:main",
     },
 }
@@ -43,7 +44,7 @@ SUMMARIES = {
     "export": "re-save a world-model bundle for shipping (weights stored as float16, guidance fixed)",
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
-    "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, procworld)",
+    "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, episode, procworld)",
 }
 
 
