@@ -40,6 +40,7 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 8
 	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 16 --modes tscm,tscm-no-branch
+	$(VENV)/bin/yume-gym bench episode --threads 2 --caps 0,256,64
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,10 +1,11 @@
 """``yume-gym bench episode``: per-chunk latency of one world over a long episode, by history cap.
 
-One ``YumeWorldEnv`` steps through a long episode (random actions) once for each history cap
-(``GenerationConfig.max_history_latents``: beyond it the oldest latents after the first are
-dropped). The history grows by one chunk's latents per step up to the cap, and the tokens it
-makes (:func:`yume_gym.model.tscm.history_token_count`) with it, so the cap decides whether a
-step's cost stays flat as the episode goes on. Prints a table of the median step time over
+One ``YumeWorldEnv`` per history cap (``GenerationConfig.max_history_latents``: beyond it the
+oldest latents after the first are dropped) steps through a long episode of random actions, the
+envs taking turns step by step so that a shared machine's slow spells fall on all of them. The
+history grows by one chunk's latents per step up to the cap, and the tokens it makes
+(:func:`yume_gym.model.tscm.history_token_count`) with it, so the cap decides whether a step's
+cost stays flat as the episode goes on. Prints a table of the median step time over
 blocks of chunks with the history tokens each block ends on, and writes it to
 ``docs/benchmarks/episode.md``.
 """
@@ -43,19 +44,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def episode_seconds(model: WorldModel, chunks: int, device: str) -> list[float]:
-    """Wall-clock seconds of each of ``chunks`` steps of one env, random actions from seed 0."""
-    env = YumeWorldEnv(checkpoint=model, device=device)  # no time limit: the raw env
-    env.reset(seed=0, options={"prompt": PROMPT})
-    env.action_space.seed(0)
-    seconds = []
+def episode_seconds(models: list[WorldModel], chunks: int, device: str) -> list[list[float]]:
+    """Wall-clock seconds of each of ``chunks`` steps of one env per model, random actions from
+    seed 0. The envs step in turn, so a slow spell of a shared machine falls on all of them alike."""
+    envs = [YumeWorldEnv(checkpoint=model, device=device) for model in models]  # no time limit: raw envs
+    for env in envs:
+        env.reset(seed=0, options={"prompt": PROMPT})
+        env.action_space.seed(0)
+    seconds: list[list[float]] = [[] for _ in envs]
     for _ in range(chunks):
-        action = env.action_space.sample()
-        _sync(device)
-        t0 = time.perf_counter()
-        env.step(action)
-        _sync(device)
-        seconds.append(time.perf_counter() - t0)
+        for env, times in zip(envs, seconds):
+            action = env.action_space.sample()
+            _sync(device)
+            t0 = time.perf_counter()
+            env.step(action)
+            _sync(device)
+            times.append(time.perf_counter() - t0)
     return seconds
 
 
@@ -81,23 +85,21 @@ def main(argv: list[str] | None = None) -> int:
         "# Step latency over a long episode, by history cap",
         "",
         (f"Model: {base.describe()}. Device: {args.device} ({_machine(args.device)}), torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads. One `YumeWorldEnv`, {args.chunks} steps of random actions from "
-        f"a text start; each cell is the median step time (ms) over its block of chunks, with the "
+        f"{torch.get_num_threads()} threads. One `YumeWorldEnv` per cap, {args.chunks} steps of random actions "
+        f"from a text start, the envs stepping in turn; each cell is the median step time (ms) over its block of chunks, with the "
         "history tokens the block's last step attends to below it."),
         "",
         f"| history cap (latents) | {header} | last block / first |",
         "|---|" + "---:|" * (len(blocks) + 1),
     ]
-    for cap in args.caps:
-        model = base if cap == 0 else with_generation(base, max_history_latents=cap)
-        episode_seconds(model, 2, args.device)  # warm-up
-        seconds = episode_seconds(model, args.chunks, args.device)
+    models = [base if cap == 0 else with_generation(base, max_history_latents=cap) for cap in args.caps]
+    episode_seconds(models, 2, args.device)  # warm-up
+    for model, seconds in zip(models, episode_seconds(models, args.chunks, args.device)):
         medians = [statistics.median(seconds[a:b]) * 1000 for a, b in blocks]
         tokens = [history_tokens(model, b) for _, b in blocks]
         name = model.max_history_latents if model.max_history_latents is not None else "none"
         lines.append(f"| {name} | " + " | ".join(f"{m:.1f}" for m in medians) + f" | {medians[-1] / medians[0]:.2f} |")
         lines.append(f"| {name}: history tokens | " + " | ".join(map(str, tokens)) + " | |")
-        print(lines[-2], flush=True)
     lines += [
         "",
         (f"Regenerate with `yume-gym bench episode --chunks {args.chunks} --block {args.block} "
