@@ -9,20 +9,16 @@ single envs (N times the single-env step time). Prints a table and writes it to
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 
 import torch
 
-from yume_gym.atomic_file import write_text_atomic
+from yume_gym.bench.common import PROMPT, machine, publish, sync
 from yume_gym.env import YumeWorldEnv
 from yume_gym.env_core import StepTimings
 from yume_gym.vector_env import YumeWorldVectorEnv
 from yume_gym.world_model import load_world_model
-
-PROMPT = "a quiet village street"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,11 +37,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _sync(device: str) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-
-
 def time_steps(env, steps: int, warmup: int, device: str) -> dict[str, float]:
     """Median seconds per ``env.step`` (and its sampling and decoding parts) with random actions.
 
@@ -56,10 +47,10 @@ def time_steps(env, steps: int, warmup: int, device: str) -> dict[str, float]:
     times: dict[str, list[float]] = {"step": [], "sample": [], "decode": []}
     for i in range(warmup + steps):
         action = env.action_space.sample()
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         info = env.step(action)[4]
-        _sync(device)
+        sync(device)
         if i >= warmup:
             timings = info["timings"] if isinstance(info["timings"], StepTimings) else info["timings"][0]
             times["step"].append(time.perf_counter() - t0)
@@ -95,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# World-model env throughput",
         "",
-        f"Model: {model.describe()}. Device: {args.device} ({_machine(args.device)}), "
+        f"Model: {model.describe()}. Device: {args.device} ({machine(args.device)}), "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads. "
         f"Median of {args.steps} timed steps after {args.warmup} warm-up steps, random actions; "
         "the history grows during the run.",
@@ -123,18 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Regenerate with `yume-gym bench env --sizes {','.join(map(str, args.sizes))} --steps {args.steps}`.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        write_text_atomic(args.out, text)
-        print(f"wrote {args.out}")
+    publish("\n".join(lines), args.out)
     return 0
-
-
-def _machine(device: str) -> str:
-    if torch.device(device).type == "cuda":
-        return torch.cuda.get_device_name()
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
 
 
 if __name__ == "__main__":

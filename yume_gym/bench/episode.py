@@ -18,8 +18,7 @@ import time
 
 import torch
 
-from yume_gym.atomic_file import write_text_atomic
-from yume_gym.bench.env import PROMPT, _machine, _sync
+from yume_gym.bench.common import PROMPT, machine, publish, sync
 from yume_gym.env import YumeWorldEnv
 from yume_gym.model import tscm
 from yume_gym.world_model import WorldModel, load_world_model, with_generation
@@ -55,10 +54,10 @@ def episode_seconds(models: list[WorldModel], chunks: int, device: str) -> list[
     for _ in range(chunks):
         for env, times in zip(envs, seconds):
             action = env.action_space.sample()
-            _sync(device)
+            sync(device)
             t0 = time.perf_counter()
             env.step(action)
-            _sync(device)
+            sync(device)
             times.append(time.perf_counter() - t0)
     return seconds
 
@@ -84,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Step latency over a long episode, by history cap",
         "",
-        (f"Model: {base.describe()}. Device: {args.device} ({_machine(args.device)}), torch {torch.__version__}, "
+        (f"Model: {base.describe()}. Device: {args.device} ({machine(args.device)}), torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads. One `YumeWorldEnv` per cap, {args.chunks} steps of random actions "
         f"from a text start, the envs stepping in turn; each cell is the median step time (ms) over its block of chunks, with the "
         "history tokens the block's last step attends to below it."),
@@ -106,11 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         f"--caps {','.join(map(str, args.caps))}`."),
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        write_text_atomic(args.out, text)
-        print(f"wrote {args.out}")
+    publish("\n".join(lines), args.out)
     return 0
 
 
