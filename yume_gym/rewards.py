@@ -226,11 +226,11 @@ class Novelty:
     view everywhere: the bonus pays for new places more than for new headings. The default
     (6, 3) on 16 cells forgives a pan of up to 6/16 of the view's width (30 degrees at the
     centre of ProcWorld's 75-degree view, where one 8-degree turn step shifts the centre 1.5
-    cells and the edges 2.1) and a tilt of 3/16 of its height; ``max_shift=(0, 0)``
-    compares whole views only (plain nearest-neighbour novelty, which pays a camera spinning on
-    the spot more than a walk). Each scored view joins
-    the memory, which ``reset()`` empties (memory grows by size**2 floats per step; a step costs
-    (2 * columns + 1) * (2 * rows + 1) comparisons with each view in memory).
+    cells and the edges 2.1) and a tilt of 3/16 of its height; ``max_shift=(0, 0)`` compares
+    whole views only (plain nearest-neighbour novelty, which pays a camera spinning on the spot
+    more than a walk). Each scored view joins the memory, which ``reset()`` empties (memory
+    grows by size**2 floats per step; a step costs (2 * columns + 1) * (2 * rows + 1)
+    comparisons with each view in memory).
     """
 
     def __init__(self, size: int = 16, max_shift: tuple[int, int] = (6, 3)) -> None:
