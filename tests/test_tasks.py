@@ -10,7 +10,7 @@ from procworld.env import ProcWorldEnv
 
 import yume_gym  # noqa: F401
 from yume_gym.env import YumeWorldEnv
-from yume_gym.rewards import PALETTE
+from yume_gym.rewards import PALETTE, Novelty
 from yume_gym.tasks import (
     EXPLORE_AREA,
     REACH_BONUS,
@@ -130,6 +130,26 @@ def test_explore_in_procworld_scores_covered_ground():
     for _ in range(30):  # walk 15 m
         *_, info = env.step(1)
     assert info["task_score"] >= EXPLORE_AREA and info["task_success"]
+
+
+def test_explore_reward_pays_a_spin_on_the_spot_far_less_than_whole_view_novelty_does():
+    """On ProcWorld states: a turn shifts the view, so the task's novelty forgives it; a walk keeps its pay."""
+    totals = {}
+    for name, action in (("spin", 6), ("walk", 1)):  # turn right / walk forward, 20 steps each
+        env = gym.make("yume_gym/ProcWorld-v0", task="explore", size=32, frames_per_step=4, action_space="compact")
+        _, info = env.reset(seed=0, options={"prompt": make_task("explore").eval_scenes[0]})
+        whole_view = Novelty(max_shift=(0, 0))
+        whole_view.reset(info["frames"])
+        task_reward = plain = 0.0
+        for _ in range(20):
+            _, reward, _, _, info = env.step(action)
+            task_reward += reward
+            plain += whole_view(info["frames"], info)
+        totals[name] = (task_reward, plain, info["task_score"])
+    (spin, spin_plain, spin_area), (walk, walk_plain, walk_area) = totals["spin"], totals["walk"]
+    assert spin_area == 1.0 < walk_area
+    assert spin_plain > 2 * walk_plain  # whole-view novelty pays spinning most
+    assert spin < 0.5 * spin_plain and walk > 0.9 * walk_plain and walk > spin
 
 
 def test_procworld_task_starts_from_training_scenes_and_resets_the_reward():
