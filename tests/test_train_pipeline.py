@@ -66,6 +66,27 @@ def test_foundation_starts_from_a_bundle(runs, tmp_path):
         cli([*common, "--codec", str(other / "codec.safetensors"), "--out", str(tmp_path / "mismatch")])
 
 
+def test_residual_foundation_ships_its_scale_and_keeps_it(runs, tmp_path):
+    out = tmp_path / "residual"
+    common = ["train", "foundation", "--data", str(runs / "data"), "--codec", str(runs / "codec/codec.safetensors"),
+              "--batch", "2", *THREADS]  # fmt: skip
+    assert cli([*common, "--out", str(out), "--steps", "1", "--residual"]) == 0
+    scale = read_world_model(out / "bundle").generation.residual_scale
+    assert scale is not None and 0.0 < scale < 10.0
+    with pytest.raises(ValueError, match="trained with --residual"):
+        cli([*common, "--out", str(out), "--steps", "2"])
+    assert cli([*common, "--out", str(out), "--steps", "2", "--residual"]) == 0  # resumed: the same scale
+    assert read_world_model(out / "bundle").generation.residual_scale == scale
+    with pytest.raises(ValueError, match="add --residual"):
+        cli([*common, "--init", str(out / "bundle"), "--out", str(tmp_path / "absolute"), "--steps", "1"])
+    assert cli([*common, "--init", str(out / "bundle"), "--out", str(tmp_path / "warm"), "--steps", "1",
+                "--residual"]) == 0  # fmt: skip
+    assert read_world_model(tmp_path / "warm/bundle").generation.residual_scale == scale
+    assert cli(["train", "distill", "--foundation", str(out), "--out", str(tmp_path / "distill"), "--steps", "1",
+                "--batch", "2", "--max-chunks", "2", *THREADS]) == 0  # fmt: skip
+    assert read_world_model(tmp_path / "distill/bundle").generation.residual_scale == scale
+
+
 def test_distillation_exports_a_four_step_student(runs):
     assert cli(["train", "distill", "--foundation", str(runs / "foundation"), "--out", str(runs / "distill"),
                 "--steps", "2", "--batch", "2", "--max-chunks", "2", *THREADS]) == 0

@@ -170,6 +170,36 @@ def test_guidance_runs_the_model_without_text_too_and_is_validated(model):
         dataclasses.replace(model.generation, guidance=-1.0)
 
 
+def test_residual_flow_samples_the_change_from_the_last_history_latent(model):
+    from yume_gym.world_model import with_generation
+
+    image = np.random.default_rng(1).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
+    chunks = {}
+    for scale in (None, 0.25):
+        world = WorldBatch(with_generation(model, residual_scale=scale), 1)
+        world.start([0], [WorldStart(seed=5, image=image)])
+        last = world.get_state(0).history[:, -1:]  # (C, 1, h, w)
+        chunks[scale] = world.advance([0], [10]).latents[0]  # same noise and network output in both
+    torch.testing.assert_close(chunks[0.25], last + 0.25 * chunks[None])
+    for bad in (0.0, -1.0, True, "0.5"):
+        with pytest.raises(ValueError, match="residual_scale"):
+            GenerationConfig(residual_scale=bad)
+
+
+def test_residual_flow_round_trips_and_measures_the_change():
+    from yume_gym.residual_flow import from_flow_space, measure_residual_scale, to_flow_space
+
+    history = torch.randn(2, 3, 5, 4, 4)
+    chunk = history[:, :, -1:] + 0.5 * torch.randn(2, 3, 4, 4, 4)
+    x = to_flow_space(chunk, history, 0.5)
+    assert x.std().item() == pytest.approx(1.0, abs=0.15)
+    torch.testing.assert_close(from_flow_space(x, history, 0.5), chunk)
+    assert to_flow_space(chunk, None, 0.5) is chunk and to_flow_space(chunk, history, None) is chunk
+    assert measure_residual_scale([(chunk, history)] * 3) == pytest.approx(0.5, abs=0.08)
+    with pytest.raises(ValueError, match="at least one"):
+        measure_residual_scale([])
+
+
 def test_foundation_ema_forgets_the_initial_weights_quickly():
     from yume_gym.train.foundation import warmed_up_ema
 

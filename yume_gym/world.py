@@ -56,6 +56,7 @@ from torch import Tensor
 
 from yume_gym.actions import NUM_ACTIONS, caption_for_action
 from yume_gym.image_input import ImageLike, prepare_image
+from yume_gym.residual_flow import from_flow_space
 from yume_gym.sampling import combine_guided, noise_like, sample
 from yume_gym.world_model import WorldModel
 
@@ -256,7 +257,7 @@ class WorldBatch:
                     both = model.generator(torch.cat([x, x]), torch.cat([t, t]), conditioning=conditioning)
                     return combine_guided(both, scale)  # (g, C, F, h, w)
 
-            return sample(velocity, noise, model.schedule)
+            return from_flow_space(sample(velocity, noise, model.schedule), history, model.generation.residual_scale)
 
     def _collect(self, rows: list[int], timings: dict[str, float]) -> Chunk:
         sessions = [self._session(r) for r in rows]

@@ -81,6 +81,9 @@ class GenerationConfig:
     ``image_history_latents`` of those latents as history (None keeps the whole chunk; the
     release keeps 5, the image repeated over 17 frames: the codecs are causal in time, so
     these are exactly the latents of those frames).
+    ``residual_scale`` None (the release) samples the chunk's latents; a number samples their
+    change from the last history latent in units of it (models trained with ``--residual``,
+    :mod:`yume_gym.residual_flow`).
     """
 
     frame_height: int = 64
@@ -94,6 +97,7 @@ class GenerationConfig:
     default_prompt: str = ""
     image_history_latents: int | None = None
     guidance: float = 1.0
+    residual_scale: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("frame_height", "frame_width", "chunk_latents", "fps"):
@@ -106,6 +110,9 @@ class GenerationConfig:
             raise ValueError(f"max_history_latents={limit!r} must be None or >= 2 * chunk_latents")
         if not isinstance(self.guidance, (int, float)) or not 0.0 <= self.guidance <= 30.0:
             raise ValueError(f"guidance={self.guidance!r} must be a number in 0..30 (1 = no guidance)")
+        scale = self.residual_scale
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0):
+            raise ValueError(f"residual_scale={scale!r} must be None or a positive number")
         kept = self.image_history_latents
         if kept is not None and (not isinstance(kept, int) or not 1 <= kept <= self.chunk_latents):
             raise ValueError(

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from yume_gym.actions import SpeedSuffix, caption_for_action
+from yume_gym.residual_flow import from_flow_space
 from yume_gym.sampling import FlowSchedule, flow_matching_loss, sample, sample_training_sigmas
 from yume_gym.train.args import option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
@@ -100,7 +101,7 @@ def rollout(student: nn.Module, model: WorldModel, clips: LatentClips, rng: np.r
             with torch.no_grad():
                 conditioning = student.condition(noise, context, history)  # shared by the sampler steps
                 chunk = sample(lambda x, t: student(x, t, conditioning=conditioning), noise, schedule)
-            history = torch.cat([history, chunk], dim=2)
+            history = torch.cat([history, from_flow_space(chunk, history, model.generation.residual_scale)], dim=2)
             continue
         exit_step = int(rng.integers(schedule.steps))
         x0 = student_sample(lambda x, t: student(x, t, context, history), noise, schedule, exit_step)

@@ -6,9 +6,11 @@ loss on (history, chunk, caption) samples (:mod:`yume_gym.train.chunks`): text-s
 image-start batches alternate, noise levels are logit-normal with a shift, and a share of
 captions is dropped (zero context) so that the model also learns the unconditional velocity
 used for classifier-free guidance. An exponential moving average of the weights is kept and
-exported. ``--init`` starts a new run from the weights of an exported bundle (such as the
-embedded model) instead of fresh ones. Output in ``--out``: ``latents.safetensors`` (the encoded clips), ``checkpoint.pt``,
-``log.csv``, and ``bundle/`` (a world-model directory, :func:`yume_gym.world_model.read_world_model`).
+exported. ``--residual`` runs the flow on each chunk's change from the last history latent
+(:mod:`yume_gym.residual_flow`). ``--init`` starts a new run from the weights of an exported
+bundle (such as the embedded model) instead of fresh ones. Output in ``--out``:
+``latents.safetensors`` (the encoded clips), ``checkpoint.pt``, ``log.csv``, and ``bundle/`` (a
+world-model directory, :func:`yume_gym.world_model.read_world_model`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from yume_gym.model.codec import load_codec
 from yume_gym.model.config import GeneratorConfig
 from yume_gym.model.text_encoder import TextEncoder, TextEncoderConfig
 from yume_gym.model.word_tokenizer import learn_vocabulary
+from yume_gym.residual_flow import measure_residual_scale, to_flow_space
 from yume_gym.sampling import flow_matching_loss, sample_training_sigmas
 from yume_gym.train.args import option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
@@ -60,6 +63,8 @@ class FoundationArgs:
                                   "start image) instead of a uniform chunk")
     prompt_share: float = option(0.5, "share of image-start samples whose caption includes the scene text")
     caption_dropout: float = option(0.1, "share of samples trained without text (for guidance)")
+    residual: bool = option(False, "run the flow on each chunk's change from the last history latent, in units "
+                                   "of its standard deviation (measured on the data at the start)")
     train_shift: float = option(3.0, "shift of the logit-normal training noise levels")
     ema: float = option(0.999, "decay of the exported moving average of the weights")
     max_clips: int | None = option(None, "use only the first N clips")
@@ -137,12 +142,35 @@ def trainee_from_bundle(args: FoundationArgs) -> Trainee:
     return Trainee(model.generator, model.text_encoder).requires_grad_(True)  # bundles load frozen
 
 
+def residual_scale_for(args: FoundationArgs, saved: dict | None, clips: LatentClips) -> float | None:
+    """The run's residual scale: the checkpoint's when resuming, else the ``--init`` bundle's,
+    else measured on 64 image-start batches when ``--residual`` is set; None for an absolute flow."""
+    if saved is not None:
+        scale = saved.get("residual_scale")
+        if (scale is not None) != args.residual:
+            raise ValueError(f"the checkpoint in {args.out} was trained {'with' if scale else 'without'} --residual; "
+                             f"{'add' if scale else 'drop'} --residual to resume it, or pass another --out")
+        return scale
+    if args.init:
+        scale = read_world_model(args.init).generation.residual_scale
+        if scale is not None and not args.residual:
+            raise ValueError(f"--init {args.init} is a residual-flow model; add --residual to train it")
+        if scale is not None:
+            return scale
+    if not args.residual:
+        return None
+    rng = np.random.default_rng([args.seed, 1])
+    batches = (sample_batch(clips, rng, args.batch, args.chunk_latents, 0.0, 0.0) for _ in range(64))
+    return measure_residual_scale((b.chunk, b.history) for b in batches)
+
+
 def export_bundle(trainee: nn.Module, codec_path: str, chunk_latents: int, speed: SpeedSuffix,
-                  out: Path, note: str) -> Path:
+                  out: Path, note: str, residual_scale: float | None = None) -> Path:
     """Save ``trainee`` (a :class:`Trainee`) with the codec as a world-model directory."""
     codec = load_codec(codec_path)
     generation = GenerationConfig(frame_height=codec.config.image_size, frame_width=codec.config.image_size,
-                                  chunk_latents=chunk_latents, steps=4, shift=1.0, speed=speed)
+                                  chunk_latents=chunk_latents, steps=4, shift=1.0, speed=speed,
+                                  residual_scale=residual_scale)
     model = WorldModel(trainee.generator, codec, trainee.text_encoder, generation, is_trained=True, source=str(out))
     return save_world_model(model, out, note=note)
 
@@ -168,14 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     ema = AveragedModel(trainee, multi_avg_fn=warmed_up_ema(args.ema), use_buffers=True)
     optimizer = torch.optim.AdamW(trainee.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     start = restore(saved, trainee=trainee, ema=ema, optimizer=optimizer)
+    residual_scale = residual_scale_for(args, saved, clips)
+    if residual_scale is not None:
+        print(f"residual flow: each chunk is learnt as its change from the last history latent / {residual_scale:.4f}")
     rng = np.random.default_rng([args.seed, start])
 
     def train_step(step: int) -> dict[str, float]:
         set_lr(optimizer, cosine_lr(step, args.steps, args.lr, warmup=300))
         batch = sample_batch(clips, rng, args.batch, args.chunk_latents, args.text_start_share, args.prompt_share,
                              args.opening_share)
-        x0 = batch.chunk.to(device)
         history = None if batch.history is None else batch.history.to(device)
+        x0 = to_flow_space(batch.chunk.to(device), history, residual_scale)
         context = trainee.text_encoder(batch.captions)  # (B, text_len, D)
         keep = torch.rand(len(x0), device=device) >= args.caption_dropout
         context = context * keep[:, None, None]
@@ -193,12 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     def state() -> dict:
         return {"trainee": trainee.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
                 "generator_config": trainee.generator.config.to_dict(),
-                "text_config": asdict(trainee.text_encoder.config), "args": asdict(args)}
+                "text_config": asdict(trainee.text_encoder.config), "args": asdict(args),
+                "residual_scale": residual_scale}
 
     settings = LoopSettings(out, args.steps, args.minutes, progress=args.progress)
     step = run_loop("foundation", settings, start, train_step, state, ["loss", "grad_norm", "history"])
     speed = SpeedSuffix(*clips.settings["speed"])
     export_bundle(ema.module, args.codec, args.chunk_latents, speed, out / BUNDLE_DIR,
-                  note=f"foundation model, EMA weights at step {step}" + (f" from {args.init}" if args.init else ""))
+                  note=f"foundation model, EMA weights at step {step}" + (f" from {args.init}" if args.init else ""),
+                  residual_scale=residual_scale)
     print(f"foundation at step {step} -> {out / BUNDLE_DIR}")
     return 0
