@@ -102,3 +102,14 @@ def test_command_line(tmp_path, capsys):
         main(["--clips", "0", "--out", str(tmp_path / "y")])
     with pytest.raises(FileNotFoundError):
         read_shard(tmp_path / "missing.safetensors")
+
+
+def test_hold_option_draws_a_fresh_action_every_chunk(tmp_path):
+    out = tmp_path / "fresh"
+    assert main(["--clips", "2", "--out", str(out), "--frames", "17", "--size", "8", "--align", "4",
+                 "--hold", "4", "4", "--quiet"]) == 0
+    _, records = read_shard(out / "shard-00000.safetensors")
+    for record in records:
+        assert [s["stop"] - s["start"] for s in record["segments"]] == [5, 4, 4, 4]  # the start frame rides with chunk 1
+    with pytest.raises(SystemExit):
+        main(["--clips", "2", "--out", str(tmp_path / "bad"), "--hold", "5", "4"])

@@ -244,6 +244,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     p.add_argument("--speed", default="4,2,2", help="speed suffix: distance,turn_speed,view_speed")
     p.add_argument("--align", type=int, default=DataConfig.align,
                    help="holds and event starts fall on frames 1 + align*k (a world model's chunk length)")
+    p.add_argument("--hold", type=int, nargs=2, default=DataConfig.hold, metavar=("MIN", "MAX"),
+                   help="a random walker holds each action for MIN..MAX frames (rounded up to --align); "
+                   "'--hold 4 4 --align 4' draws a fresh action every chunk")
     p.add_argument("--approach-share", type=float, default=DataConfig.approach_share,
                    help="share of clips walked from object to object (turn toward one, walk up to it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -260,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         config = DataConfig(
             clips=args.clips, frames=args.frames, size=args.size, seed=args.seed, shard_clips=args.shard_clips,
             event_share=args.event_share, speed=tuple(float(v) for v in speed), align=args.align,
-            approach_share=args.approach_share,
+            hold=tuple(args.hold), approach_share=args.approach_share,
         )  # fmt: skip
     except ValueError as err:
         parser.error(str(err))
