@@ -109,7 +109,8 @@ def test_inverse_dynamics_and_eval_write_a_report(runs):
                 "--teacher", str(runs / "foundation/bundle"), "--teacher-steps", "2", "--out", str(out),
                 "--threads", "1"]) == 0
     text = out.read_text()
-    for section in ("## Fidelity and action following", "## Event following", "## Speed", "copy the start frame"):
+    for section in ("## Fidelity and action following", "## Action following from the true history",
+                    "## Event following", "## Speed", "copy the start frame"):
         assert section in text
     assert (runs / "docs/results/fidelity_and_speed.png").stat().st_size > 1000
     assert (runs / "docs/results/sample.gif").is_file()

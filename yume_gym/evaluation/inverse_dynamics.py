@@ -108,6 +108,16 @@ class InverseDynamics(nn.Module):
         return torch.cat(out).numpy()
 
 
+def follow_accuracy(predicted: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
+    """Shares of predicted action ids (B,) that match ``labels`` (B,) in movement, in rotation
+    and as whole actions."""
+    if predicted.shape != labels.shape:
+        raise ValueError(f"predicted {predicted.shape} and labels {labels.shape} must have one shape")
+    return (float(np.mean(predicted // NUM_ROTATIONS == labels // NUM_ROTATIONS)),
+            float(np.mean(predicted % NUM_ROTATIONS == labels % NUM_ROTATIONS)),
+            float(np.mean(predicted == labels)))
+
+
 def chunk_windows(frames: np.ndarray, actions: np.ndarray, chunk_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Cut aligned clips (N, T, H, W, 3) and actions (N, T) into (M, 1 + F, H, W, 3) windows and
     their action ids (M,): window k holds frame F*(k-1) and frames F*(k-1)+1 .. F*k."""

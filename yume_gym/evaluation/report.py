@@ -4,7 +4,9 @@ Held-out episodes (:mod:`yume_gym.evaluation.ground_truth`, seeds no training da
 rolled out with the same actions in the world model and in procworld, and compared:
 
 - action following: the inverse-dynamics classifier (``yume-gym train idm``) applied to
-  generated chunks, per action family (movement keys, camera rotation, the whole action);
+  generated chunks, per action family (movement keys, camera rotation, the whole action), in
+  the open-loop rollouts and with every chunk generated from the true history
+  (:mod:`yume_gym.evaluation.forced_following`: caption against the history's motion);
 - fidelity: PSNR and SSIM per chunk against the ground truth, beside the copy-the-start-frame
   baseline (the start image is the last frame the model is given: an open-loop rollout
   predicts every later frame from it);
@@ -23,11 +25,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from yume_gym.actions import NUM_ROTATIONS, SpeedSuffix
+from yume_gym.actions import SpeedSuffix
 from yume_gym.atomic_file import write_text_atomic
 from yume_gym.evaluation.event_effects import EventResult, event_following
+from yume_gym.evaluation.forced_following import ForcedFollowing, forced_following
 from yume_gym.evaluation.ground_truth import Episode, ground_truth_episode
-from yume_gym.evaluation.inverse_dynamics import InverseDynamics, load_inverse_dynamics
+from yume_gym.evaluation.inverse_dynamics import (
+    InverseDynamics,
+    follow_accuracy,
+    load_inverse_dynamics,
+)
 from yume_gym.evaluation.metrics import psnr, ssim
 from yume_gym.evaluation.rollouts import (
     channel_branch_off,
@@ -80,15 +87,11 @@ def score(name: str, frames: np.ndarray, episodes: list[Episode], idm: InverseDy
     """Fidelity per chunk and action following of generated ``frames`` against ``episodes``."""
     truth = np.stack([ep.frames for ep in episodes])  # (N, 1 + K*F, H, W, 3)
     n, k = len(episodes), len(episodes[0].actions)
-    flat = lambda a: a[:, 1:].reshape(-1, *a.shape[2:])  # noqa: E731 - (N*K*F, H, W, 3)
+    flat = lambda a: a[:, 1:].reshape(-1, *a.shape[2:])  # (N*K*F, H, W, 3)
     p = psnr(flat(frames), flat(truth)).reshape(n, k, f).mean(axis=(0, 2))
     s = ssim(flat(frames), flat(truth)).reshape(n, k, f).mean(axis=(0, 2))
     labels = np.concatenate([[ep.actions[i] for ep in episodes] for i in range(k)])
-    predicted = idm.predict(windows(frames, f))
-    return Scores(name, p.tolist(), s.tolist(),
-                  float(np.mean(predicted // NUM_ROTATIONS == labels // NUM_ROTATIONS)),
-                  float(np.mean(predicted % NUM_ROTATIONS == labels % NUM_ROTATIONS)),
-                  float(np.mean(predicted == labels)))
+    return Scores(name, p.tolist(), s.tolist(), *follow_accuracy(idm.predict(windows(frames, f)), labels))
 
 
 def copy_start_frame(episodes: list[Episode]) -> np.ndarray:
@@ -122,6 +125,24 @@ def fidelity_table(scores: list[Scores], baseline: Scores) -> list[str]:
         lines.append(fmt_row([s.name, float(np.mean(s.psnr[:4])), float(np.mean(s.psnr)), float(np.mean(s.ssim[:4])),
                               float(np.mean(s.ssim)), s.movement, s.rotation, s.action]))
     return lines
+
+
+def forced_table(forced: ForcedFollowing) -> list[str]:
+    """The teacher-forced rows: every chunk generated from the true frames before it."""
+    return [
+        fmt_row(["chunks generated from the true history", "movement", "rotation", "action"]),
+        fmt_row(["---"] * 4),
+        fmt_row(["under the action taken, against it", *forced.taken]),
+        fmt_row(["under a random action, against it", *forced.swapped]),
+        fmt_row(["under a random action, against the previous chunk's action", *forced.swapped_previous]),
+        fmt_row(["ground truth, against the previous chunk's action", *forced.truth_previous]),
+        "",
+        ("Each chunk is generated once under the action taken and once, from the same noise, under a "
+         "uniformly random action. A model that reads the action caption shows the random action; one that "
+         "continues the motion of its history shows the previous chunk's action more often than the ground "
+         "truth does (the walker draws a fresh action every chunk). PSNR of the taken-action chunks: "
+         f"{forced.psnr:.2f} dB against {forced.copy_psnr:.2f} dB for repeating the last true frame."),
+    ]
 
 
 def event_table(results: list[EventResult]) -> list[str]:
@@ -190,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                                 generate(spatial_only, episodes, args.seed), episodes, idm, f))
     baseline = score("copy the start frame (baseline)", copy_start_frame(episodes), episodes, idm, f)
     ceiling = score("ground truth (classifier ceiling)", truth, episodes, idm, f)
+    forced = forced_following(model, episodes, idm, args.seed)
     events = event_following(model, args.seed + 1, args.event_trials)
     long_episode = ground_truth_episode(args.seed + 2, 0, args.latency_chunks, f, size, speed)
     chunk_latency(model, long_episode, args.seed)  # warm-up run
@@ -197,16 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     realtime = f / model.fps
     plot(scores, baseline, latency, realtime, media / "fidelity_and_speed.png")
     sample_video(truth[:3], shipped[:3], model.fps, media / "sample.gif")
-    write_report(out, args, model, scores, baseline, ceiling, events, latency, realtime)
+    write_report(out, args, model, scores, baseline, ceiling, forced, events, latency, realtime)
     write_text_atomic(media / "results.json", json.dumps({
         "args": asdict(args), "scores": [asdict(s) for s in [*scores, baseline, ceiling]],
-        "events": [asdict(e) for e in events], "latency_s": latency.tolist()}, indent=1))
+        "forced_following": asdict(forced), "events": [asdict(e) for e in events], "latency_s": latency.tolist()}, indent=1))
     print(f"wrote {out} and {media}/")
     return 0
 
 
 def write_report(out: Path, args: EvalArgs, model: WorldModel, scores: list[Scores], baseline: Scores,
-                 ceiling: Scores, events: list[EventResult], latency: np.ndarray, realtime: float) -> None:
+                 ceiling: Scores, forced: ForcedFollowing, events: list[EventResult], latency: np.ndarray,
+                 realtime: float) -> None:
     """docs/results.md: settings, the tables, the plot and the sample video."""
     media = out.with_suffix("").name
     k = len(latency)
@@ -228,6 +251,10 @@ def write_report(out: Path, args: EvalArgs, model: WorldModel, scores: list[Scor
         "action taken; chance is about 0.11 per family (9 classes) and 0.01 for the whole action.",
         "",
         f"![fidelity and speed]({media}/fidelity_and_speed.png)",
+        "",
+        "## Action following from the true history",
+        "",
+        *forced_table(forced),
         "",
         "## Event following",
         "",
