@@ -4,7 +4,11 @@ import torch
 
 from yume_gym.evaluation.forced_following import forced_following
 from yume_gym.evaluation.ground_truth import ground_truth_episode
-from yume_gym.evaluation.inverse_dynamics import InverseDynamics, InverseDynamicsConfig, follow_accuracy
+from yume_gym.evaluation.inverse_dynamics import (
+    InverseDynamics,
+    InverseDynamicsConfig,
+    follow_accuracy,
+)
 from yume_gym.world_model import build_world_model
 
 
