@@ -9,6 +9,7 @@ from yume_gym.evaluation.inverse_dynamics import (
     InverseDynamicsConfig,
     follow_accuracy,
 )
+from yume_gym.train.codec import to_video
 from yume_gym.world_model import build_world_model
 
 
@@ -37,9 +38,8 @@ def test_every_chunk_is_generated_twice_from_the_true_history_with_the_same_nois
     result = forced_following(model, episodes, idm, seed=5)
 
     def encode(frames):  # (F, H, W, 3) uint8 -> (C, L, h, w)
-        x = torch.from_numpy(frames).permute(3, 0, 1, 2)[None].float() / 127.5 - 1.0
         with torch.no_grad():
-            return model.codec.encode(x)[0]
+            return model.codec.encode(to_video(frames, torch.device("cpu")))[0]
 
     assert len(calls) == 2 * 3  # chunks 1..3, each under the action taken and a random one
     for k in range(1, 4):
