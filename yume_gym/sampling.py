@@ -75,11 +75,25 @@ def sample(velocity_fn: VelocityFn, noise: Tensor, schedule: FlowSchedule = RELE
     return x
 
 
-def combine_guided(velocities: Tensor, scale: float) -> Tensor:
-    """Classifier-free guidance: ``velocities`` is [conditional; unconditional] along the batch
-    (2B, ...); returns (B, ...) ``uncond + scale * (cond - uncond)`` (scale 1 = conditional)."""
-    cond, uncond = velocities.chunk(2)
-    return uncond + scale * (cond - uncond)
+def combine_guided(velocities: Tensor, *scales: float | Tensor) -> Tensor:
+    """Guidance from K negatives: ``velocities`` is [conditional; negative_1; ...; negative_K]
+    along the batch ((1 + K) B, ...); returns (B, ...) ``cond + sum_k (s_k - 1) (cond - neg_k)``.
+
+    Each scale is a number or a (B,) tensor of per-row scales; scale 1 leaves its term out. With
+    one negative of no text this is classifier-free guidance, ``uncond + s (cond - uncond)``.
+    """
+    if not scales:
+        raise ValueError("combine_guided needs at least one scale (one per negative)")
+    cond, *negatives = velocities.chunk(1 + len(scales))
+    if any(neg.shape != cond.shape for neg in negatives):
+        raise ValueError(f"velocities of shape {tuple(velocities.shape)} do not split into {1 + len(scales)} "
+                         "equal parts: stack the conditional batch and one copy per negative")
+    guided = cond
+    for scale, neg in zip(scales, negatives):
+        if isinstance(scale, Tensor):
+            scale = scale.reshape(-1, *([1] * (cond.ndim - 1)))  # (B, 1, ...)
+        guided = guided + (scale - 1) * (cond - neg)
+    return guided
 
 
 def noise_like(shape: tuple[int, ...], generators: list[torch.Generator], dtype=torch.float32,

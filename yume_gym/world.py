@@ -57,6 +57,7 @@ from torch import Tensor
 from yume_gym.actions import NUM_ACTIONS, caption_for_action
 from yume_gym.image_input import ImageLike, prepare_image
 from yume_gym.residual_flow import from_flow_space
+from yume_gym.guidance import GuidanceTerm, caption_guidance_terms, scene_text
 from yume_gym.sampling import combine_guided, noise_like, sample
 from yume_gym.world_model import WorldModel
 
@@ -197,14 +198,21 @@ class WorldBatch:
         """Sample one chunk per row (grouped by history length), append it, decode it."""
         model, sessions = self.model, [self._session(r) for r in rows]
         t0 = time.perf_counter()
-        texts = [(caption_for_action(a, model.speed), _scene_text(s)) for a, s in zip(action_ids, sessions)]
+        texts = [(caption_for_action(a, model.speed), scene_text(s.prompt, s.event)) for a, s in zip(action_ids, sessions)]
         context = model.text_encoder.encode_batch(texts).to(model.device, model.dtype)  # (n, L, D)
+        g = model.generation
+        terms = caption_guidance_terms(
+            {"text": g.guidance, "movement": g.movement_guidance, "rotation": g.rotation_guidance,
+             "event": g.event_guidance},
+            action_ids, [s.prompt for s in sessions], [s.event for s in sessions], context,
+            lambda a: caption_for_action(a, model.speed), model.text_encoder.encode_batch,
+        )
         t1 = _clock(model.device)
         latents = torch.empty((len(rows), *model.chunk_latent_shape), device=model.device, dtype=model.dtype)
         order = sorted(range(len(rows)), key=lambda i: _history_len(sessions[i]))
         for _, group in groupby(order, key=lambda i: _history_len(sessions[i])):
             idx = list(group)
-            latents[idx] = self._sample_group([sessions[i] for i in idx], context[idx])
+            latents[idx] = self._sample_group([sessions[i] for i in idx], context[idx], [t.rows(idx) for t in terms])
         t2 = _clock(model.device)
         video = self._decode(latents)  # (n, 3, T, H, W) in [-1, 1]
         frames = ((video.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
@@ -231,8 +239,9 @@ class WorldBatch:
             return self.model.codec.decode(latents)
         return torch.cat([self.model.codec.decode(row) for row in latents.split(1)])
 
-    def _sample_group(self, sessions: list[_Session], context: Tensor) -> Tensor:
-        """One batched few-step sampling pass for rows whose histories have one length."""
+    def _sample_group(self, sessions: list[_Session], context: Tensor, terms: list[GuidanceTerm]) -> Tensor:
+        """One batched few-step sampling pass for rows whose histories have one length; each
+        active guidance term adds the rows once more under its negative context."""
         model = self.model
         noise = noise_like(
             (len(sessions), *model.chunk_latent_shape), [s.generator for s in sessions], model.dtype, model.device
@@ -240,22 +249,18 @@ class WorldBatch:
         history = None
         if sessions[0].history is not None:
             history = torch.stack([s.history for s in sessions])  # (g, C, Hh, h, w)
-
-        scale = model.generation.guidance
+        terms = [t for t in terms if t.active]
+        copies = 1 + len(terms)
+        contexts = torch.cat([context] + [t.negative for t in terms])  # (copies * g, L, D)
+        scales = [t.scales.to(model.device, model.dtype) for t in terms]
         with torch.no_grad():
-            if scale == 1.0:
-                conditioning = model.generator.condition(noise, context, history)  # shared by every step
+            conditioning = model.generator.condition(  # shared by every step
+                noise.repeat(copies, 1, 1, 1, 1), contexts, None if history is None else history.repeat(copies, 1, 1, 1, 1)
+            )
 
-                def velocity(x: Tensor, t: Tensor) -> Tensor:
-                    return model.generator(x, t, conditioning=conditioning)  # (g, C, F, h, w)
-            else:  # one batched pass over [with text; without text]
-                doubled = None if history is None else torch.cat([history, history])
-                conditioning = model.generator.condition(
-                    torch.cat([noise, noise]), torch.cat([context, torch.zeros_like(context)]), doubled)
-
-                def velocity(x: Tensor, t: Tensor) -> Tensor:
-                    both = model.generator(torch.cat([x, x]), torch.cat([t, t]), conditioning=conditioning)
-                    return combine_guided(both, scale)  # (g, C, F, h, w)
+            def velocity(x: Tensor, t: Tensor) -> Tensor:
+                v = model.generator(x.repeat(copies, 1, 1, 1, 1), t.repeat(copies), conditioning=conditioning)
+                return combine_guided(v, *scales) if terms else v  # (g, C, F, h, w)
 
             return from_flow_space(sample(velocity, noise, model.schedule), history, model.generation.residual_scale)
 
@@ -356,11 +361,6 @@ def _apply_schedule(session: _Session) -> None:
     for step, text in session.schedule:
         if step == session.step:
             session.event = text or None
-
-
-def _scene_text(session: _Session) -> str | None:
-    parts = [p for p in (session.prompt, session.event) if p]
-    return " ".join(parts) if parts else None
 
 
 def _clock(device: torch.device) -> float:

@@ -76,7 +76,11 @@ class GenerationConfig:
     default is the generator's own TSCM bound, 1366, beyond which it applies the same rule);
     ``default_prompt`` starts a world when neither an image nor a prompt is given.
     ``guidance`` is the classifier-free guidance scale (1: none, as released; above 1 each
-    step also runs the model without text, for models trained with dropped captions). An image
+    step also runs the model without text, for models trained with dropped captions).
+    ``movement_guidance``, ``rotation_guidance`` and ``event_guidance`` push each chunk toward
+    one part of its caption (the movement keys, the camera turn, the active event) and away from
+    the same caption without it (1: off; :mod:`yume_gym.guidance`); each active one is one more
+    generator pass per step, and only for rows that move, turn or have an event. An image
     start encodes the image repeated over one chunk and keeps the first
     ``image_history_latents`` of those latents as history (None keeps the whole chunk; the
     release keeps 5, the image repeated over 17 frames: the codecs are causal in time, so
@@ -97,6 +101,9 @@ class GenerationConfig:
     default_prompt: str = ""
     image_history_latents: int | None = None
     guidance: float = 1.0
+    movement_guidance: float = 1.0
+    rotation_guidance: float = 1.0
+    event_guidance: float = 1.0
     residual_scale: float | None = None
 
     def __post_init__(self) -> None:
@@ -108,8 +115,10 @@ class GenerationConfig:
         limit = self.max_history_latents
         if limit is not None and (not isinstance(limit, int) or limit < 2 * self.chunk_latents):
             raise ValueError(f"max_history_latents={limit!r} must be None or >= 2 * chunk_latents")
-        if not isinstance(self.guidance, (int, float)) or not 0.0 <= self.guidance <= 30.0:
-            raise ValueError(f"guidance={self.guidance!r} must be a number in 0..30 (1 = no guidance)")
+        for name in ("guidance", "movement_guidance", "rotation_guidance", "event_guidance"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 30.0:
+                raise ValueError(f"{name}={value!r} must be a number in 0..30 (1 = no guidance)")
         scale = self.residual_scale
         if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0):
             raise ValueError(f"residual_scale={scale!r} must be None or a positive number")
