@@ -32,7 +32,8 @@ def first_chunk(directory) -> np.ndarray:
 
 def test_float16_export_halves_the_files_and_keeps_the_world(bundle, tmp_path, capsys):
     out = tmp_path / "shipped"
-    settings = ["--guidance", "2", "--default-prompt", "a snowy field"]
+    settings = ["--guidance", "2", "--default-prompt", "a snowy field", "--movement-guidance", "3",
+                "--event-guidance", "1.5"]
     assert main(["--model", str(bundle), "--out", str(out), *settings]) == 0
     assert "float16" in capsys.readouterr().out
     with safe_open(str(out / GENERATOR_FILE), "pt") as f:
@@ -41,6 +42,8 @@ def test_float16_export_halves_the_files_and_keeps_the_world(bundle, tmp_path, c
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["note"] == "trained for a test" and manifest["generation"]["guidance"] == 2.0
     assert manifest["generation"]["default_prompt"] == "a snowy field"
+    assert (manifest["generation"]["movement_guidance"], manifest["generation"]["event_guidance"]) == (3.0, 1.5)
+    assert manifest["generation"]["rotation_guidance"] == 1.0  # left as the bundle had it
     loaded = read_world_model(out)
     assert loaded.dtype == torch.float32  # stored precision only
     main(["--model", str(bundle), "--out", str(tmp_path / "same-settings")])

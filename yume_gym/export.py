@@ -31,6 +31,9 @@ class ExportArgs:
     out: str = option("exported", "directory to write (created; must not be --model)")
     dtype: str = option("float16", f"stored dtype of the weights, one of {STORAGE_DTYPES}")
     guidance: float | None = option(None, "classifier-free guidance scale to ship (default: the bundle's)")
+    movement_guidance: float | None = option(None, "guidance toward the movement keys to ship (default: the bundle's)")
+    rotation_guidance: float | None = option(None, "guidance toward the camera turn to ship (default: the bundle's)")
+    event_guidance: float | None = option(None, "guidance toward the active event to ship (default: the bundle's)")
     default_prompt: str | None = option(None, "the prompt of a world started with neither image nor prompt "
                                               "(default: the bundle's)")
     note: str | None = option(None, "the manifest's note (default: the bundle's)")
@@ -51,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym export``; returns the exit status."""
     args = parse_args(ExportArgs, argv, "yume-gym export", __doc__.splitlines()[0])
     model = read_world_model(args.model)
-    changes = {"guidance": args.guidance, "default_prompt": args.default_prompt}
+    changes = {"guidance": args.guidance, "movement_guidance": args.movement_guidance,
+               "rotation_guidance": args.rotation_guidance, "event_guidance": args.event_guidance,
+               "default_prompt": args.default_prompt}
     model = with_generation(model, **{name: value for name, value in changes.items() if value is not None})
     note = read_note(Path(args.model)) if args.note is None else args.note
     out = save_world_model(model.to(dtype=resolve_dtype(args.dtype)), args.out, note=note)

@@ -55,9 +55,9 @@ from einops import rearrange, repeat
 from torch import Tensor
 
 from yume_gym.actions import NUM_ACTIONS, caption_for_action
+from yume_gym.guidance import GuidanceTerm, caption_guidance_terms, scene_text
 from yume_gym.image_input import ImageLike, prepare_image
 from yume_gym.residual_flow import from_flow_space
-from yume_gym.guidance import GuidanceTerm, caption_guidance_terms, scene_text
 from yume_gym.sampling import combine_guided, noise_like, sample
 from yume_gym.world_model import WorldModel
 
@@ -198,7 +198,8 @@ class WorldBatch:
         """Sample one chunk per row (grouped by history length), append it, decode it."""
         model, sessions = self.model, [self._session(r) for r in rows]
         t0 = time.perf_counter()
-        texts = [(caption_for_action(a, model.speed), scene_text(s.prompt, s.event)) for a, s in zip(action_ids, sessions)]
+        texts = [(caption_for_action(a, model.speed), scene_text(s.prompt, s.event))
+                 for a, s in zip(action_ids, sessions)]
         context = model.text_encoder.encode_batch(texts).to(model.device, model.dtype)  # (n, L, D)
         g = model.generation
         terms = caption_guidance_terms(
@@ -254,9 +255,8 @@ class WorldBatch:
         contexts = torch.cat([context] + [t.negative for t in terms])  # (copies * g, L, D)
         scales = [t.scales.to(model.device, model.dtype) for t in terms]
         with torch.no_grad():
-            conditioning = model.generator.condition(  # shared by every step
-                noise.repeat(copies, 1, 1, 1, 1), contexts, None if history is None else history.repeat(copies, 1, 1, 1, 1)
-            )
+            repeated = None if history is None else history.repeat(copies, 1, 1, 1, 1)  # (copies * g, ...)
+            conditioning = model.generator.condition(noise.repeat(copies, 1, 1, 1, 1), contexts, repeated)
 
             def velocity(x: Tensor, t: Tensor) -> Tensor:
                 v = model.generator(x.repeat(copies, 1, 1, 1, 1), t.repeat(copies), conditioning=conditioning)
