@@ -110,7 +110,7 @@ def test_inverse_dynamics_and_eval_write_a_report(runs):
                 "--threads", "1"]) == 0
     text = out.read_text()
     for section in ("## Fidelity and action following", "## Action following from the true history",
-                    "## Event following", "## Speed", "copy the start frame"):
+                    "## Event following", "## Speed", "copy the start frame", "ground truth through the codec"):
         assert section in text
     assert (runs / "docs/results/fidelity_and_speed.png").stat().st_size > 1000
     assert (runs / "docs/results/sample.gif").is_file()

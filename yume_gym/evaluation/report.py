@@ -9,7 +9,8 @@ rolled out with the same actions in the world model and in procworld, and compar
   (:mod:`yume_gym.evaluation.forced_following`: caption against the history's motion);
 - fidelity: PSNR and SSIM per chunk against the ground truth, beside the copy-the-start-frame
   baseline (the start image is the last frame the model is given: an open-loop rollout
-  predicts every later frame from it);
+  predicts every later frame from it) and the ground truth through the model's codec (what a
+  perfect generator would show: the codec's ceiling on fidelity and action following);
 - variants: the model as shipped, the teacher (foundation) at 50 and at 4 steps, and history
   ablations: TSCM spatial tiers without the channel branch, and a short fixed window;
 - event following (:mod:`yume_gym.evaluation.event_effects`);
@@ -42,6 +43,7 @@ from yume_gym.evaluation.rollouts import (
     generate,
 )
 from yume_gym.train.args import option, parse_args
+from yume_gym.train.codec import round_trip
 from yume_gym.world_model import WorldModel, load_world_model, with_generation
 
 HELD_OUT_SEED = 7_000_001  # no dataset is written with this seed
@@ -99,6 +101,12 @@ def copy_start_frame(episodes: list[Episode]) -> np.ndarray:
     return np.stack([np.repeat(ep.frames[:1], len(ep.frames), axis=0) for ep in episodes])
 
 
+def through_codec(model: WorldModel, episodes: list[Episode]) -> np.ndarray:
+    """The true frames (N, 1 + K*F, H, W, 3) encoded and decoded by the model's codec, each
+    episode as one clip: the best any generator decoding through this codec can show."""
+    return np.stack([round_trip(model.codec, ep.frames, model.device, batch=len(ep.frames)) for ep in episodes])
+
+
 def variants(model: WorldModel, teacher: WorldModel | None, args: EvalArgs) -> list[tuple[str, WorldModel]]:
     """(name, model) of every compared variant; the channel-branch ablation is run separately."""
     g = model.generation
@@ -117,11 +125,11 @@ def fmt_row(cells: list) -> str:
     return "| " + " | ".join(f"{c:.2f}" if isinstance(c, float) else str(c) for c in cells) + " |"
 
 
-def fidelity_table(scores: list[Scores], baseline: Scores) -> list[str]:
-    """Markdown: PSNR/SSIM over chunks 1-4 and 1-K, action following, per variant."""
+def fidelity_table(scores: list[Scores], references: list[Scores]) -> list[str]:
+    """Markdown: PSNR/SSIM over chunks 1-4 and 1-K, action following, per variant and reference."""
     head = ["variant", "PSNR 1-4 (dB)", "PSNR all", "SSIM 1-4", "SSIM all", "movement acc", "rotation acc", "action acc"]
     lines = [fmt_row(head), fmt_row(["---"] * len(head))]
-    for s in [*scores, baseline]:
+    for s in [*scores, *references]:
         lines.append(fmt_row([s.name, float(np.mean(s.psnr[:4])), float(np.mean(s.psnr)), float(np.mean(s.ssim[:4])),
                               float(np.mean(s.ssim)), s.movement, s.rotation, s.action]))
     return lines
@@ -211,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                                 generate(spatial_only, episodes, args.seed), episodes, idm, f))
     baseline = score("copy the start frame (baseline)", copy_start_frame(episodes), episodes, idm, f)
     ceiling = score("ground truth (classifier ceiling)", truth, episodes, idm, f)
+    codec_ceiling = score("ground truth through the codec (its ceiling)", through_codec(model, episodes),
+                          episodes, idm, f)
     forced = forced_following(model, episodes, idm, args.seed)
     events = event_following(model, args.seed + 1, args.event_trials)
     long_episode = ground_truth_episode(args.seed + 2, 0, args.latency_chunks, f, size, speed)
@@ -219,15 +229,15 @@ def main(argv: list[str] | None = None) -> int:
     realtime = f / model.fps
     plot(scores, baseline, latency, realtime, media / "fidelity_and_speed.png")
     sample_video(truth[:3], shipped[:3], model.fps, media / "sample.gif")
-    write_report(out, args, model, scores, baseline, ceiling, forced, events, latency, realtime)
+    write_report(out, args, model, scores, [baseline, codec_ceiling], ceiling, forced, events, latency, realtime)
     write_text_atomic(media / "results.json", json.dumps({
-        "args": asdict(args), "scores": [asdict(s) for s in [*scores, baseline, ceiling]],
+        "args": asdict(args), "scores": [asdict(s) for s in [*scores, baseline, codec_ceiling, ceiling]],
         "forced_following": asdict(forced), "events": [asdict(e) for e in events], "latency_s": latency.tolist()}, indent=1))
     print(f"wrote {out} and {media}/")
     return 0
 
 
-def write_report(out: Path, args: EvalArgs, model: WorldModel, scores: list[Scores], baseline: Scores,
+def write_report(out: Path, args: EvalArgs, model: WorldModel, scores: list[Scores], references: list[Scores],
                  ceiling: Scores, forced: ForcedFollowing, events: list[EventResult], latency: np.ndarray,
                  realtime: float) -> None:
     """docs/results.md: settings, the tables, the plot and the sample video."""
@@ -243,7 +253,7 @@ def write_report(out: Path, args: EvalArgs, model: WorldModel, scores: list[Scor
         "",
         "## Fidelity and action following",
         "",
-        *fidelity_table(scores, baseline),
+        *fidelity_table(scores, references),
         fmt_row([ceiling.name, "", "", "", "", ceiling.movement, ceiling.rotation, ceiling.action]),
         "",
         "PSNR/SSIM: mean over the chunk's frames and the episodes. Accuracy: the inverse-dynamics "
