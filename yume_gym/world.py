@@ -24,6 +24,8 @@ Captions: the action part is :func:`yume_gym.actions.caption_for_action` (with t
 speed suffix); the second part is the prompt (it describes the world, so it stays in every
 caption of the episode) followed by the active event text. The two parts go to the text
 encoder separately, as in Yume's training, so the 81 action embeddings are cached.
+Guidance (``GenerationConfig.guidance`` and the per-part scales of :mod:`yume_gym.guidance`)
+runs each row once more per active term, under that term's caption, in the same batched pass.
 
 Events: an event ``(k, text)`` of a row's schedule becomes the active event for the chunk of
 step ``k`` (the k-th :meth:`WorldBatch.advance` since the start; 0 means from the opening
