@@ -78,7 +78,9 @@ def test_bad_input_is_refused_and_the_server_keeps_serving(server):
                 await ws.send_str("x" * (MAX_MESSAGE_BYTES + 1))
                 while (await asyncio.wait_for(ws.receive(), 30)).type != aiohttp.WSMsgType.CLOSE:
                     pass
-                assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+                # the server sends close 1009 and drops the connection; a loaded client can read the
+                # drop before the close frame (1006, seen once in a full run beside a training job)
+                assert ws.close_code in (aiohttp.WSCloseCode.MESSAGE_TOO_BIG, aiohttp.WSCloseCode.ABNORMAL_CLOSURE)
 
     asyncio.run(scenario())
     assert log.actions  # the world went on through all of it
