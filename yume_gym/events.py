@@ -258,3 +258,10 @@ class ScriptedEvents(gym.Wrapper):
     def active_event(self) -> str | None:
         """The event this wrapper last made active (the file's entries and live changes)."""
         return self.schedule.active(self._step)
+
+
+def scene_text(prompt: str | None, event: str | None) -> str | None:
+    """The caption's second part: the prompt followed by the active event (None when both are
+    empty), at inference and in training alike."""
+    parts = [p for p in (prompt, event) if p]
+    return " ".join(parts) if parts else None

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from yume_gym.actions import action_id, split_action
+from yume_gym.events import scene_text
 
 Caption = tuple[str, str | None]  # (action text, prompt and event text or None)
 
@@ -83,9 +84,3 @@ def caption_guidance_terms(
         row_scales = torch.tensor([scale if on else 1.0 for on in applies])
         terms.append(GuidanceTerm(negative, row_scales))
     return terms
-
-
-def scene_text(prompt: str | None, event: str | None) -> str | None:
-    """The caption's second part: the prompt followed by the event (None when both are empty)."""
-    parts = [p for p in (prompt, event) if p]
-    return " ".join(parts) if parts else None

@@ -57,7 +57,8 @@ from einops import rearrange, repeat
 from torch import Tensor
 
 from yume_gym.actions import NUM_ACTIONS, caption_for_action
-from yume_gym.guidance import GuidanceTerm, caption_guidance_terms, scene_text
+from yume_gym.events import scene_text
+from yume_gym.guidance import GuidanceTerm, caption_guidance_terms
 from yume_gym.image_input import ImageLike, prepare_image
 from yume_gym.residual_flow import from_flow_space
 from yume_gym.sampling import combine_guided, noise_like, sample
@@ -254,14 +255,18 @@ class WorldBatch:
             history = torch.stack([s.history for s in sessions])  # (g, C, Hh, h, w)
         terms = [t for t in terms if t.active]
         copies = 1 + len(terms)
-        contexts = torch.cat([context] + [t.negative for t in terms])  # (copies * g, L, D)
         scales = [t.scales.to(model.device, model.dtype) for t in terms]
+
+        def tiled(x: Tensor | None) -> Tensor | None:  # (g, ...) -> (copies * g, ...); unguided: x itself
+            return x if x is None or copies == 1 else x.repeat(copies, *([1] * (x.ndim - 1)))
+
+        contexts = torch.cat([context] + [t.negative for t in terms]) if terms else context  # (copies*g, L, D)
         with torch.no_grad():
-            repeated = None if history is None else history.repeat(copies, 1, 1, 1, 1)  # (copies * g, ...)
-            conditioning = model.generator.condition(noise.repeat(copies, 1, 1, 1, 1), contexts, repeated)
+            # shared by every step
+            conditioning = model.generator.condition(tiled(noise), contexts, tiled(history))
 
             def velocity(x: Tensor, t: Tensor) -> Tensor:
-                v = model.generator(x.repeat(copies, 1, 1, 1, 1), t.repeat(copies), conditioning=conditioning)
+                v = model.generator(tiled(x), tiled(t), conditioning=conditioning)  # (copies * g, C, F, h, w)
                 return combine_guided(v, *scales) if terms else v  # (g, C, F, h, w)
 
             return from_flow_space(sample(velocity, noise, model.schedule), history, model.generation.residual_scale)

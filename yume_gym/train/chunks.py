@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from yume_gym.actions import SpeedSuffix, caption_for_action
+from yume_gym.events import scene_text as caption_scene_text
 from yume_gym.train.latents import LatentClips
 
 NOOP_ACTION = 0
@@ -49,9 +50,7 @@ def num_chunks(clips: LatentClips, chunk_latents: int) -> int:
 def scene_text(record: dict, frame: int, with_prompt: bool) -> str | None:
     """The caption's second part at ``frame``: the scene caption (if wanted), then the event once started."""
     event_on = record["event"] is not None and 0 <= record["event_start"] <= frame
-    parts = [record["scene"] if with_prompt else None, record["event"] if event_on else None]
-    text = " ".join(p for p in parts if p)
-    return text or None
+    return caption_scene_text(record["scene"] if with_prompt else None, record["event"] if event_on else None)
 
 
 def sample_batch(clips: LatentClips, rng: np.random.Generator, batch: int, chunk_latents: int,
