@@ -85,3 +85,21 @@ def test_approach_clips_come_close_to_objects_and_the_other_clips_stay_as_they_w
 def test_the_share_is_checked():
     with pytest.raises(ValueError, match="approach_share"):
         DataConfig(approach_share=1.5)
+
+
+def test_approach_random_hands_holds_of_the_walk_to_the_random_walker():
+    base = DataConfig(clips=8, frames=65, size=16, seed=5, event_share=0.0, align=4, hold=(4, 4),
+                      approach_share=1.0)  # fmt: skip
+    mixed = DataConfig(**{**base.__dict__, "approach_random": 0.5})
+    planned = {action_id(MOVEMENT_INDEX[m], ROTATION_INDEX[r]) for m in ("W", "none") for r in ("none", "←", "→")}
+
+    def off_plan_share(config: DataConfig) -> float:
+        """Share of holds whose action the approach walker never plans (strafes, backs, tilts...)."""
+        segments = [s for i in range(8) for s in make_clip(i, config)["record"]["segments"]]
+        return float(np.mean([s["action_id"] not in planned for s in segments]))
+
+    assert off_plan_share(mixed) > off_plan_share(base) + 0.1
+    assert make_clip(0, DataConfig(**{**base.__dict__, "approach_share": 0.0, "approach_random": 0.5}))["record"] == \
+        make_clip(0, DataConfig(**{**base.__dict__, "approach_share": 0.0}))["record"]  # no walk, nothing to hand over
+    with pytest.raises(ValueError, match="approach_random"):
+        DataConfig(approach_random=-0.1)

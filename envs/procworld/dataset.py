@@ -57,6 +57,7 @@ class DataConfig:
     hold: tuple[int, int] = (4, 40)  # an action is held for this many frames (inclusive range)
     align: int = 1  # holds and event starts fall on frames 1 + align*k (chunk boundaries after the start frame)
     approach_share: float = 0.0  # share of clips walked from object to object (procworld.approach)
+    approach_random: float = 0.0  # share of an approach walk's holds handed to the random walker
     version: int = field(default=VERSION)
 
     def __post_init__(self) -> None:
@@ -65,6 +66,7 @@ class DataConfig:
             "shard_clips": self.shard_clips >= 1, "event_share": 0.0 <= self.event_share <= 1.0,
             "event_frames": self.event_frames >= 1, "hold": 1 <= self.hold[0] <= self.hold[1],
             "align": 1 <= self.align <= self.hold[1], "approach_share": 0.0 <= self.approach_share <= 1.0,
+            "approach_random": 0.0 <= self.approach_random <= 1.0,
         }  # fmt: skip
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -101,6 +103,8 @@ def make_clip(index: int, config: DataConfig) -> dict[str, Any]:
     t = 0
     while t < config.frames:
         planned = None if approacher is None else approacher.plan(world)
+        if planned is not None and config.approach_random > 0 and rng.random() < config.approach_random:
+            planned = None  # a random hold mid-walk: near an object every key shows in the view
         action, hold = planned if planned is not None else (sample_action(rng, float(world.pose[3])), None)
         hold = int(rng.integers(config.hold[0], config.hold[1] + 1)) if hold is None else hold
         stop = _align(t + hold, config.align)
@@ -249,6 +253,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
                    "'--hold 4 4 --align 4' draws a fresh action every chunk")
     p.add_argument("--approach-share", type=float, default=DataConfig.approach_share,
                    help="share of clips walked from object to object (turn toward one, walk up to it)")
+    p.add_argument("--approach-random", type=float, default=DataConfig.approach_random,
+                   help="share of an approach walk's holds given to the random walker instead, so that "
+                   "near objects the clips show every key, not only the walk toward them")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p, p.parse_args(argv)
 
@@ -263,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         config = DataConfig(
             clips=args.clips, frames=args.frames, size=args.size, seed=args.seed, shard_clips=args.shard_clips,
             event_share=args.event_share, speed=tuple(float(v) for v in speed), align=args.align,
-            hold=tuple(args.hold), approach_share=args.approach_share,
+            hold=tuple(args.hold), approach_share=args.approach_share, approach_random=args.approach_random,
         )  # fmt: skip
     except ValueError as err:
         parser.error(str(err))
