@@ -99,7 +99,8 @@ def test_approach_random_hands_holds_of_the_walk_to_the_random_walker():
         return float(np.mean([s["action_id"] not in planned for s in segments]))
 
     assert off_plan_share(mixed) > off_plan_share(base) + 0.1
-    assert make_clip(0, DataConfig(**{**base.__dict__, "approach_share": 0.0, "approach_random": 0.5}))["record"] == \
-        make_clip(0, DataConfig(**{**base.__dict__, "approach_share": 0.0}))["record"]  # no walk, nothing to hand over
+    no_walk = DataConfig(**{**base.__dict__, "approach_share": 0.0})
+    no_walk_random = DataConfig(**{**no_walk.__dict__, "approach_random": 0.5})
+    assert make_clip(0, no_walk_random)["record"] == make_clip(0, no_walk)["record"]  # no walk, nothing to hand over
     with pytest.raises(ValueError, match="approach_random"):
         DataConfig(approach_random=-0.1)
