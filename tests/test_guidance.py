@@ -2,7 +2,6 @@
 
 import dataclasses
 
-import numpy as np
 import pytest
 import torch
 
@@ -65,9 +64,23 @@ def test_terms_compare_the_caption_with_the_same_caption_missing_one_part():
 
 
 def rollout(model, start, actions, **guidance):
+    """Each step's new latents (2, C, L, h, w): compared in latent space, before decoding rounds them."""
     world = WorldBatch(with_generation(model, **guidance), 2)
     world.start([0, 1], start)
-    return [world.advance([0, 1], list(a)).frames for a in actions]
+    latents, chunk = [], model.generation.chunk_latents
+    for a in actions:
+        world.advance([0, 1], list(a))
+        latents.append(torch.stack([world.get_state(i).history[:, -chunk:] for i in (0, 1)]))
+    return latents
+
+
+def differ(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).abs().max())
+
+
+# A guided pass runs the generator on a larger batch, so a row the terms leave out may differ
+# from the plain pass by float rounding; a term acting moves latents by orders of magnitude more.
+ROUNDING = 1e-5  # measured: 2-4e-7 left out, 1.6-2.9e-3 acting (random tiny model)
 
 
 def test_event_guidance_changes_only_the_rows_with_an_event(model):
@@ -75,9 +88,9 @@ def test_event_guidance_changes_only_the_rows_with_an_event(model):
     actions = [(W_AND_RIGHT, W_AND_RIGHT)] * 2
     plain = rollout(model, start, actions)
     guided = rollout(model, start, actions, event_guidance=4.0)
-    assert np.array_equal(plain[0][1], guided[0][1])  # row 1 has no event
-    assert not np.array_equal(plain[0][0], guided[0][0])  # row 0's event is active from step 1
-    assert np.array_equal(plain[1][1], guided[1][1])
+    assert differ(plain[0][1], guided[0][1]) <= ROUNDING  # row 1 has no event
+    assert differ(plain[0][0], guided[0][0]) > 30 * ROUNDING  # row 0's event is active from step 1
+    assert differ(plain[1][1], guided[1][1]) <= ROUNDING
 
 
 def test_key_guidance_leaves_still_rows_alone_and_moves_the_others(model):
@@ -86,8 +99,8 @@ def test_key_guidance_leaves_still_rows_alone_and_moves_the_others(model):
     plain = rollout(model, start, actions)
     for name in ("movement_guidance", "rotation_guidance"):
         guided = rollout(model, start, actions, **{name: 3.0})
-        assert np.array_equal(plain[0][0], guided[0][0]), name  # row 0 holds no key
-        assert not np.array_equal(plain[0][1], guided[0][1]), name
+        assert differ(plain[0][0], guided[0][0]) <= ROUNDING, name  # row 0 holds no key
+        assert differ(plain[0][1], guided[0][1]) > 30 * ROUNDING, name
 
 
 @pytest.mark.parametrize("name", ["movement_guidance", "rotation_guidance", "event_guidance"])
