@@ -90,7 +90,7 @@ def test_the_share_is_checked():
 def test_approach_random_hands_holds_of_the_walk_to_the_random_walker():
     base = DataConfig(clips=8, frames=65, size=16, seed=5, event_share=0.0, align=4, hold=(4, 4),
                       approach_share=1.0)  # fmt: skip
-    mixed = DataConfig(**{**base.__dict__, "approach_random": 0.5})
+    mixed = dataclasses.replace(base, approach_random=0.5)
     planned = {action_id(MOVEMENT_INDEX[m], ROTATION_INDEX[r]) for m in ("W", "none") for r in ("none", "←", "→")}
 
     def off_plan_share(config: DataConfig) -> float:
@@ -99,8 +99,8 @@ def test_approach_random_hands_holds_of_the_walk_to_the_random_walker():
         return float(np.mean([s["action_id"] not in planned for s in segments]))
 
     assert off_plan_share(mixed) > off_plan_share(base) + 0.1
-    no_walk = DataConfig(**{**base.__dict__, "approach_share": 0.0})
-    no_walk_random = DataConfig(**{**no_walk.__dict__, "approach_random": 0.5})
+    no_walk = dataclasses.replace(base, approach_share=0.0)
+    no_walk_random = dataclasses.replace(no_walk, approach_random=0.5)
     assert make_clip(0, no_walk_random)["record"] == make_clip(0, no_walk)["record"]  # no walk, nothing to hand over
     with pytest.raises(ValueError, match="approach_random"):
         DataConfig(approach_random=-0.1)
