@@ -49,9 +49,10 @@ def main(argv: list[str] | None = None) -> float:
     # 1. Train in the dream.
     dream = YumeWorldSB3VecEnv(num_envs=args.num_envs, checkpoint=model, task=TASK, action_space="compact",
                                max_episode_steps=args.episode_steps)  # fmt: skip
-    batch = min(64, args.n_steps * args.num_envs)
-    agent = PPO("CnnPolicy", VecFrameStack(dream, 4), n_steps=args.n_steps, batch_size=batch, n_epochs=4,
-                learning_rate=2.5e-4, ent_coef=0.01, seed=args.seed)  # fmt: skip
+    batch = min(128, args.n_steps * args.num_envs)
+    # agents.train_ppo's defaults: many small updates per rollout learn this task within a small budget
+    agent = PPO("CnnPolicy", VecFrameStack(dream, 4), n_steps=args.n_steps, batch_size=batch, n_epochs=10,
+                learning_rate=5e-4, gamma=0.95, clip_range=0.2, ent_coef=0.01, seed=args.seed)  # fmt: skip
     agent.learn(args.steps, progress_bar=False)
 
     # 2. Score in the ground truth, on scenes the agent never trained on.

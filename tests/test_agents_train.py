@@ -124,4 +124,4 @@ def test_a_cut_off_run_resumes_from_its_latest_checkpoint(bundle, tmp_path, caps
     assert steps == sorted(steps) and steps[-1] > 16  # old rows up to 16, then the resumed ones
     (out / "final.zip").unlink()
     assert train_main([*argv, "--steps", "64", "--learning-rate", "0.1"]) == 2  # not the first run's settings
-    assert "learning_rate=0.00025" in capsys.readouterr().err
+    assert "learning_rate=0.0005" in capsys.readouterr().err
