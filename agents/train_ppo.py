@@ -12,14 +12,18 @@ into ``--out``:
 - ``episodes.csv``: one row per finished training episode (:mod:`agents.callbacks`);
 - ``checkpoints/step-<env steps>.zip`` every ``--checkpoint-every`` env steps, ``final.zip`` at
   the end, each written atomically;
-- ``args.json`` at the start, ``run.json`` at the end: the arguments, the world model, and the
-  throughput (env steps per second).
+- ``args.json`` at the start, ``run.json`` at the end: the arguments, the world model, torch's
+  CPU thread count and the throughput (env steps per second).
+
+On a CPU a seed reproduces a run only at the same thread count (``--threads``): the thread count
+changes the order of float sums, and PPO amplifies the difference into another policy.
 
 Running the same command again on a run directory that has checkpoints but no ``final.zip``
 (a run cut off) resumes from its latest checkpoint: the policy, its optimizer and step count are
 restored, ``episodes.csv`` keeps the episodes up to that checkpoint, and stable-baselines3's log
 of the rest goes to ``progress-from-<env steps>.csv``. Only ``--steps`` and ``--progress`` may
-differ from the first run's arguments (a larger ``--steps`` trains it for longer).
+differ from the first run's arguments (a larger ``--steps`` trains it for longer), and
+``--threads``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import Logger, make_output_format
@@ -79,6 +84,7 @@ class TrainArgs:
     out: str = option("", "run directory (default: runs/agents/<world>-<task>-s<seed>)")
     tensorboard: bool = option(False, "also write TensorBoard events (needs: pip install tensorboard)")
     progress: bool = option(True, "show a progress bar")
+    threads: int = option(0, "torch CPU threads (0: torch's default); a seed reproduces a run at the same count")
 
     def __post_init__(self) -> None:
         make_task(self.task)
@@ -88,6 +94,8 @@ class TrainArgs:
             raise ValueError(f"unknown --world {self.world!r}; expected one of {WORLDS}")
         if self.action_space not in ACTION_SPACE_KINDS:
             raise ValueError(f"unknown --action-space {self.action_space!r}; expected one of {ACTION_SPACE_KINDS}")
+        if self.threads < 0:
+            raise ValueError(f"--threads {self.threads} must be >= 0 (0: torch's default)")
         small = {name: getattr(self, name) for name in ("steps", "num_envs", "n_steps", "batch_size", "epochs")
                  if getattr(self, name) < 1}  # fmt: skip
         if small:
@@ -103,7 +111,7 @@ class TrainArgs:
 
 
 # Arguments a resumed run may change; any other difference from the first run is an error.
-RESUMABLE_CHANGES = ("steps", "progress")
+RESUMABLE_CHANGES = ("steps", "progress", "threads")
 
 
 class RunDirectoryError(ValueError):
@@ -141,7 +149,20 @@ def new_agent(args: TrainArgs, venv: VecEnv) -> PPO:
 
 
 def train(args: TrainArgs) -> dict:
-    """Run (or resume) the training ``args`` describe; returns the summary also written to ``run.json``."""
+    """Run (or resume) the training ``args`` describe; returns the summary also written to ``run.json``.
+
+    ``--threads`` holds for this call only: torch's thread count is restored when it returns.
+    """
+    previous_threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        return train_with_current_threads(args)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def train_with_current_threads(args: TrainArgs) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     resumed = check_resumable(out, args)
@@ -167,7 +188,7 @@ def train(args: TrainArgs) -> dict:
     venv.close()
     summary = {
         "args": asdict(args), "world_model": model.describe(), "env_steps": agent.num_timesteps,
-        "resumed_from": done if resumed else None, "wall_s": round(wall, 2),
+        "resumed_from": done if resumed else None, "torch_threads": torch.get_num_threads(), "wall_s": round(wall, 2),
         "env_steps_per_s": round((agent.num_timesteps - done) / wall, 2),
         "final": str(final), "checkpoints": [str(p) for p in checkpoints.saved], "recent_episodes": log.summary(),
     }  # fmt: skip

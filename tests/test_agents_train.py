@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from agents.train_ppo import main as train_main
 from agents.worlds import DREAM_STARTS, AgentView, ProcWorldStarts, make_vec_env, procworld_settings
@@ -77,10 +78,16 @@ def test_train_ppo_runs_at_toy_size(world, bundle, tmp_path):
     argv = ["--world", world, "--task", "reach-red", "--checkpoint", bundle, "--steps", "32", "--num-envs", "2",
             "--n-steps", "8", "--batch-size", "16", "--epochs", "1", "--obs-size", str(OBS), "--frame-stack", "2",
             "--episode-steps", "3", "--checkpoint-every", "16", "--policy-device", "cpu", "--no-progress",
-            "--out", str(out)]  # fmt: skip
-    assert train_main(argv) == 0
+            "--threads", "1", "--out", str(out)]  # fmt: skip
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert train_main(argv) == 0
+        assert torch.get_num_threads() == 2  # the run's --threads does not outlive it
+    finally:
+        torch.set_num_threads(threads_before)
     summary = json.loads((out / "run.json").read_text())
-    assert summary["env_steps"] == 32 and summary["env_steps_per_s"] > 0
+    assert summary["env_steps"] == 32 and summary["env_steps_per_s"] > 0 and summary["torch_threads"] == 1
     saved = [p.name for p in sorted((out / "checkpoints").iterdir())]
     assert saved == ["step-000000016.zip", "step-000000032.zip"]
     assert (out / "final.zip").is_file() and "time/fps" in (out / "progress.csv").read_text()
@@ -100,6 +107,9 @@ def test_train_ppo_arguments(capsys):
     with pytest.raises(SystemExit):
         train_main(["--task", "reach-the-moon"])
     assert "unknown task" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_main(["--threads", "-1"])
+    assert "--threads -1 must be >= 0" in capsys.readouterr().err
 
 
 def test_a_cut_off_run_resumes_from_its_latest_checkpoint(bundle, tmp_path, capsys):
