@@ -21,9 +21,9 @@ changes the order of float sums, and PPO amplifies the difference into another p
 Running the same command again on a run directory that has checkpoints but no ``final.zip``
 (a run cut off) resumes from its latest checkpoint: the policy, its optimizer and step count are
 restored, ``episodes.csv`` keeps the episodes up to that checkpoint, and stable-baselines3's log
-of the rest goes to ``progress-from-<env steps>.csv``. Only ``--steps`` and ``--progress`` may
-differ from the first run's arguments (a larger ``--steps`` trains it for longer), and
-``--threads``.
+of the rest goes to ``progress-from-<env steps>.csv``. Only ``--steps``, ``--progress`` and
+``--threads`` may differ from the first run's arguments (a larger ``--steps`` trains it for
+longer).
 """
 
 from __future__ import annotations
