@@ -48,6 +48,20 @@ def test_a_share_of_clips_has_events():
     assert 10 <= with_event <= 30
 
 
+def test_appear_share_sets_how_many_events_spawn_an_object():
+    def appear_count(appear_share):
+        config = DataConfig(clips=60, frames=8, size=8, event_share=1.0, appear_share=appear_share)
+        kinds = [parse_event(make_clip(i, config)["record"]["event"]).kinds for i in range(60)]
+        return sum(k == ("appear",) for k in kinds), {k for (k,) in kinds}
+
+    default_count, default_kinds = appear_count(None)
+    assert default_count <= 20 and len(default_kinds) == 7  # one kind of seven
+    assert appear_count(1.0) == (60, {"appear"})
+    assert appear_count(0.0)[0] == 0 and len(appear_count(0.0)[1]) == 6
+    with pytest.raises(ValueError, match="appear_share"):
+        DataConfig(appear_share=1.5)
+
+
 def test_clip_i_is_reproducible_on_its_own(written):
     _, paths = written
     arrays, _ = read_shard(paths[1])  # clips 2 and 3

@@ -52,6 +52,7 @@ class DataConfig:
     seed: int = 0
     shard_clips: int = 64
     event_share: float = 0.5
+    appear_share: float | None = None  # share of events that spawn an object (None: one kind of seven)
     speed: tuple[float, float, float] = (4.0, 2.0, 2.0)  # SpeedSuffix(distance, turn_speed, view_speed)
     event_frames: int = 16
     hold: tuple[int, int] = (4, 40)  # an action is held for this many frames (inclusive range)
@@ -67,6 +68,7 @@ class DataConfig:
             "event_frames": self.event_frames >= 1, "hold": 1 <= self.hold[0] <= self.hold[1],
             "align": 1 <= self.align <= self.hold[1], "approach_share": 0.0 <= self.approach_share <= 1.0,
             "approach_random": 0.0 <= self.approach_random <= 1.0,
+            "appear_share": self.appear_share is None or 0.0 <= self.appear_share <= 1.0,
         }  # fmt: skip
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -95,7 +97,7 @@ def make_clip(index: int, config: DataConfig) -> dict[str, Any]:
     world = ProcWorld(build_scene(spec, scene_seed), (config.size, config.size), speed, config.event_frames)
     event_text, event_start = None, -1
     if rng.random() < config.event_share:
-        event_text = sample_event_text(rng)
+        event_text = sample_event_text(rng, config.appear_share)
         event_start = int(rng.integers(config.frames // 4, 3 * config.frames // 4 + 1))
         event_start = _align(event_start, config.align)
     approacher = Approacher() if _walks_to_objects(index, config) else None
@@ -245,6 +247,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     p.add_argument("--seed", type=int, default=DataConfig.seed, help="dataset seed; clip i depends on (seed, i)")
     p.add_argument("--shard-clips", type=int, default=DataConfig.shard_clips, help="clips per shard file")
     p.add_argument("--event-share", type=float, default=DataConfig.event_share, help="share of clips with an event")
+    p.add_argument("--appear-share", type=float, default=DataConfig.appear_share,
+                   help="share of the events that make an object appear (default: one kind of seven, "
+                   "like each weather kind)")
     p.add_argument("--speed", default="4,2,2", help="speed suffix: distance,turn_speed,view_speed")
     p.add_argument("--align", type=int, default=DataConfig.align,
                    help="holds and event starts fall on frames 1 + align*k (a world model's chunk length)")
@@ -269,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = DataConfig(
             clips=args.clips, frames=args.frames, size=args.size, seed=args.seed, shard_clips=args.shard_clips,
-            event_share=args.event_share, speed=tuple(float(v) for v in speed), align=args.align,
+            event_share=args.event_share, appear_share=args.appear_share, speed=tuple(float(v) for v in speed), align=args.align,
             hold=tuple(args.hold), approach_share=args.approach_share, approach_random=args.approach_random,
         )  # fmt: skip
     except ValueError as err:

@@ -113,10 +113,19 @@ def event_phrases() -> dict[str, tuple[str, ...]]:
     return {**PHRASES, "appear": appear}
 
 
-def sample_event_text(rng: np.random.Generator) -> str:
-    """A random single event phrase: a kind uniformly (appear counts once), then a phrasing."""
-    kinds = (*PHRASES, "appear")
-    kind = kinds[int(rng.integers(len(kinds)))]
+def sample_event_text(rng: np.random.Generator, appear_share: float | None = None) -> str:
+    """A random single event phrase: a kind, then a phrasing.
+
+    The kind is uniform over the weather kinds and "appear" (which counts once), or, with
+    ``appear_share``, "appear" with that probability and a uniform weather kind otherwise.
+    """
+    if appear_share is None:
+        kinds = (*PHRASES, "appear")
+        kind = kinds[int(rng.integers(len(kinds)))]
+    elif rng.random() < appear_share:
+        kind = "appear"
+    else:
+        kind = list(PHRASES)[int(rng.integers(len(PHRASES)))]
     if kind != "appear":
         return PHRASES[kind][int(rng.integers(len(PHRASES[kind])))]
     colour = list(COLOURS)[int(rng.integers(len(COLOURS)))]
