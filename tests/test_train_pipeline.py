@@ -4,12 +4,18 @@ Each stage runs through its command-line entry point for a few steps, as a user 
 and its outputs are checked: files, resumption, and that the exported bundles load strictly.
 """
 
+import csv
 import json
 
+import numpy as np
 import pytest
+import torch
 from procworld.dataset import DataConfig, write_dataset
 
 from yume_gym.cli import main as cli
+from yume_gym.sampling import FlowSchedule
+from yume_gym.train.distill import DistillArgs, rollout
+from yume_gym.train.latents import load_latents
 from yume_gym.world_model import read_world_model
 
 THREADS = ["--threads", "1", "--no-progress"]
@@ -96,6 +102,34 @@ def test_distillation_exports_a_four_step_student(runs):
     changed = [n for n, p in student.generator.state_dict().items()
                if not p.equal(teacher.generator.state_dict()[n])]
     assert changed, "two DMD steps left every student weight unchanged"
+
+
+def test_rollout_truth_is_the_clips_chunk_the_student_generated(runs):
+    model = read_world_model(runs / "foundation/bundle")
+    clips = load_latents(runs / "foundation/latents.safetensors")
+    n, t = clips.latents.shape[:2]
+    ids = 100.0 * torch.arange(n)[:, None] + torch.arange(t)[None, :]  # (N, T): clip * 100 + frame
+    clips.latents = ids[:, :, None, None, None].expand_as(clips.latents).half()  # every latent names itself
+    args = DistillArgs(batch=3, max_chunks=2, text_start_share=0.0)
+    f = model.generation.chunk_latents
+    for seed in range(4):
+        r = rollout(model.generator, model, clips, np.random.default_rng(seed), args, FlowSchedule(2, 1.0),
+                    torch.device("cpu"))
+        clip_ids = r.history[:, 0, 0, 0, 0] / 100  # the opening chunk is frame 0 of each row's clip
+        frames = r.truth[:, 0, :, 0, 0] - 100 * clip_ids[:, None]  # (B, F) frame numbers of the truth
+        expected = (r.chunks - 1) * f + 1 + torch.arange(f, dtype=torch.float32)
+        torch.testing.assert_close(frames, expected.expand_as(frames))
+        assert r.history.shape[2] == r.chunks * f and r.truth.shape == r.x0.shape
+
+
+def test_distillation_with_the_truth_term_logs_it(runs, tmp_path):
+    with pytest.raises(SystemExit):
+        cli(["train", "distill", "--foundation", str(runs / "foundation"), "--truth-weight", "-1", *THREADS])
+    assert cli(["train", "distill", "--foundation", str(runs / "foundation"), "--out", str(tmp_path / "distill"),
+                "--steps", "2", "--batch", "2", "--max-chunks", "2", "--text-start-share", "0",
+                "--truth-weight", "1", *THREADS]) == 0  # fmt: skip
+    rows = list(csv.DictReader((tmp_path / "distill/log.csv").open()))
+    assert rows and all(float(row["truth_loss"]) > 0 for row in rows)
 
 
 def test_inverse_dynamics_and_eval_write_a_report(runs):

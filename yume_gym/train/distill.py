@@ -6,7 +6,9 @@ Each generator step rolls the student out autoregressively from a clip's start i
 1..``max_chunks`` chunks with the inference sampler, its own chunks becoming the history that
 TSCM compresses (so training sees what inference sees), and trains the last chunk at a random
 exit step with the DMD loss (:mod:`yume_gym.train.dmd`); the real score uses classifier-free
-guidance. The critic then takes ``critic_updates`` flow-matching steps on the student's
+guidance. With ``truth_weight`` > 0 an image-start rollout's last chunk is also pulled toward the
+clip's true chunk under the same actions (mean squared error on latents), the DMD paper's
+regression term with the recorded world in place of the teacher's sampled pairs. The critic then takes ``critic_updates`` flow-matching steps on the student's
 chunks. Output in ``--out``: ``checkpoint.pt``, ``log.csv`` and ``bundle/`` (the distilled
 world model, 4 steps).
 """
@@ -55,6 +57,8 @@ class DistillArgs:
     text_start_share: float = option(0.15, "share of steps that distill the text-start opening chunk")
     prompt_share: float = option(0.5, "share of episodes whose captions include the scene text")
     guidance: float = option(3.0, "classifier-free guidance scale of the real score")
+    truth_weight: float = option(0.0, "weight of the regression of the student's chunk onto the clip's true chunk "
+                                 "(image starts; 0: the DMD loss alone)")
     student_steps: int = option(4, "sampling steps of the student")
     student_shift: float = option(1.0, "schedule shift of the student (1: t = 1000, 750, 500, 250)")
     seed: int = option(0, "random seed")
@@ -65,16 +69,20 @@ class DistillArgs:
     def __post_init__(self) -> None:
         if self.max_chunks < 1 or self.critic_updates < 1 or self.batch < 1:
             raise ValueError("max_chunks, critic_updates and batch must be >= 1")
+        if self.truth_weight < 0:
+            raise ValueError(f"truth_weight={self.truth_weight} must be >= 0 (0 turns the regression off)")
 
 
 @dataclass
 class Rollout:
-    """The student's trainable chunk ``x0`` (B, C, F, h, w), its history and text context."""
+    """The student's trainable chunk ``x0`` (B, C, F, h, w), its history and text context, and the
+    clip's true chunk latents (B, C, F, h, w) under the same actions (None for a text start)."""
 
     x0: Tensor
     history: Tensor | None
     context: Tensor
     chunks: int
+    truth: Tensor | None
 
 
 def rollout(student: nn.Module, model: WorldModel, clips: LatentClips, rng: np.random.Generator,
@@ -86,12 +94,13 @@ def rollout(student: nn.Module, model: WorldModel, clips: LatentClips, rng: np.r
     if rng.random() < args.text_start_share:
         speed = SpeedSuffix(*clips.settings["speed"])
         captions = [(caption_for_action(NOOP_ACTION, speed), scene_text(clips.records[n], 0, True)) for n in rows]
-        plan, history = [captions], None
+        plan, history, truth = [captions], None, None
     else:
         k_last = int(rng.integers(1, min(args.max_chunks, num_chunks(clips, f)) + 1))
         plan = [[chunk_caption(clips, n, k, f, w) for n, w in zip(rows, with_prompt)] for k in range(1, k_last + 1)]
-        opening = torch.stack([episode_latents(clips.latents[n], f)[:f] for n in rows])  # (B, F, C, h, w)
-        history = opening.permute(0, 2, 1, 3, 4).float().to(device)  # (B, C, F, h, w)
+        episodes = torch.stack([episode_latents(clips.latents[n], f) for n in rows])  # (B, F + T - 1, C, h, w)
+        history = episodes[:, :f].permute(0, 2, 1, 3, 4).float().to(device)  # (B, C, F, h, w)
+        truth = episodes[:, k_last * f : (k_last + 1) * f].permute(0, 2, 1, 3, 4).float().to(device)  # (B, C, F, h, w)
     shape = (args.batch, *model.chunk_latent_shape)
     for i, captions in enumerate(plan):
         context = model.text_encoder.encode_batch(captions).to(device)  # (B, text_len, D)
@@ -105,7 +114,7 @@ def rollout(student: nn.Module, model: WorldModel, clips: LatentClips, rng: np.r
             continue
         exit_step = int(rng.integers(schedule.steps))
         x0 = student_sample(lambda x, t: student(x, t, context, history), noise, schedule, exit_step)
-        return Rollout(x0, history, context, len(plan))
+        return Rollout(x0, history, context, len(plan), truth)
     raise AssertionError("unreachable: the plan has at least one chunk")
 
 
@@ -137,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             lambda x, t: critic(x, t, r.context, r.history),
             sigma, torch.randn_like(r.x0),
         )
+        truth_loss = torch.zeros(())
+        if args.truth_weight > 0 and r.truth is not None:
+            chunk = from_flow_space(r.x0, r.history, model.generation.residual_scale)  # (B, C, F, h, w) latents
+            truth_loss = torch.mean((chunk.float() - r.truth) ** 2)
+            loss = loss + args.truth_weight * truth_loss
         opt_student.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(student.parameters(), 1.0)
@@ -150,14 +164,15 @@ def main(argv: list[str] | None = None) -> int:
             critic_loss.backward()
             nn.utils.clip_grad_norm_(critic.parameters(), 1.0)
             opt_critic.step()
-        return {"loss": loss.item(), **info, "critic_loss": critic_loss.item(), "chunks": float(r.chunks)}
+        return {"loss": loss.item(), **info, "truth_loss": truth_loss.item(), "critic_loss": critic_loss.item(),
+                "chunks": float(r.chunks)}
 
     def state() -> dict:
         return {"student": student.state_dict(), "critic": critic.state_dict(), "opt_student": opt_student.state_dict(),
                 "opt_critic": opt_critic.state_dict(), "args": asdict(args)}
 
     settings = LoopSettings(out, args.steps, args.minutes, progress=args.progress)
-    step = run_loop("distill", settings, start, train_step, state, ["loss", "dmd_grad", "critic_loss", "chunks"])
+    step = run_loop("distill", settings, start, train_step, state, ["loss", "dmd_grad", "truth_loss", "critic_loss", "chunks"])
     generation = dataclasses.replace(model.generation, steps=args.student_steps, shift=args.student_shift)
     distilled = WorldModel(student, model.codec, model.text_encoder, generation, is_trained=True, source=str(out))
     save_world_model(distilled, out / BUNDLE_DIR, note=f"self-forcing DMD student at step {step}, "
