@@ -244,6 +244,7 @@ def write_report(out: Path, args: EvalArgs, model: WorldModel, scores: list[Scor
     media = out.with_suffix("").name
     k = len(latency)
     picks = [i for i in (1, 8, 16, 32) if i <= k]
+    threads = torch.get_num_threads()
     lines = [
         "# Results: the embedded world model against procworld",
         "",
@@ -280,7 +281,7 @@ def write_report(out: Path, args: EvalArgs, model: WorldModel, scores: list[Scor
         fmt_row(["---"] * (len(picks) + 2)),
         fmt_row(["ms per chunk", *[float(latency[i - 1] * 1000) for i in picks], float(np.median(latency) * 1000)]),
         "",
-        f"One world, {torch.get_num_threads()} CPU threads. Real time at {model.fps} fps is "
+        f"One world, {threads} CPU thread{'s' if threads != 1 else ''}. Real time at {model.fps} fps is "
         f"{realtime * 1000:.0f} ms per chunk: median speed {realtime / float(np.median(latency)):.2f}x real time.",
         "",
         "## Sample",
