@@ -8,9 +8,9 @@ TSCM compresses (so training sees what inference sees), and trains the last chun
 exit step with the DMD loss (:mod:`yume_gym.train.dmd`); the real score uses classifier-free
 guidance. With ``truth_weight`` > 0 an image-start rollout's last chunk is also pulled toward the
 clip's true chunk under the same actions (mean squared error on latents), the DMD paper's
-regression term with the recorded world in place of the teacher's sampled pairs. The critic then takes ``critic_updates`` flow-matching steps on the student's
-chunks. Output in ``--out``: ``checkpoint.pt``, ``log.csv`` and ``bundle/`` (the distilled
-world model, 4 steps).
+regression term with the recorded world in place of the teacher's sampled pairs. The critic
+then takes ``critic_updates`` flow-matching steps on the student's chunks. Output in ``--out``:
+``checkpoint.pt``, ``log.csv`` and ``bundle/`` (the distilled world model, 4 steps).
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ def rollout(student: nn.Module, model: WorldModel, clips: LatentClips, rng: np.r
         plan = [[chunk_caption(clips, n, k, f, w) for n, w in zip(rows, with_prompt)] for k in range(1, k_last + 1)]
         episodes = torch.stack([episode_latents(clips.latents[n], f) for n in rows])  # (B, F + T - 1, C, h, w)
         history = episodes[:, :f].permute(0, 2, 1, 3, 4).float().to(device)  # (B, C, F, h, w)
-        truth = episodes[:, k_last * f : (k_last + 1) * f].permute(0, 2, 1, 3, 4).float().to(device)  # (B, C, F, h, w)
+        truth = episodes[:, k_last * f : (k_last + 1) * f].permute(0, 2, 1, 3, 4)  # (B, C, F, h, w)
+        truth = truth.float().to(device)
     shape = (args.batch, *model.chunk_latent_shape)
     for i, captions in enumerate(plan):
         context = model.text_encoder.encode_batch(captions).to(device)  # (B, text_len, D)
@@ -172,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 "opt_critic": opt_critic.state_dict(), "args": asdict(args)}
 
     settings = LoopSettings(out, args.steps, args.minutes, progress=args.progress)
-    step = run_loop("distill", settings, start, train_step, state, ["loss", "dmd_grad", "truth_loss", "critic_loss", "chunks"])
+    fields = ["loss", "dmd_grad", "truth_loss", "critic_loss", "chunks"]
+    step = run_loop("distill", settings, start, train_step, state, fields)
     generation = dataclasses.replace(model.generation, steps=args.student_steps, shift=args.student_shift)
     distilled = WorldModel(student, model.codec, model.text_encoder, generation, is_trained=True, source=str(out))
     save_world_model(distilled, out / BUNDLE_DIR, note=f"self-forcing DMD student at step {step}, "
