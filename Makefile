@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/yume-gym demo --out demo.mp4
 
 test: $(STAMP) browser
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 # Headless Chromium and its driver, for the page test of `yume-gym serve`: installed quietly

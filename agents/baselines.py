@@ -18,8 +18,8 @@ import numpy as np
 from gymnasium import spaces
 
 from yume_gym.actions import COMPACT_ACTIONS, NUM_ROTATIONS, action_from_keys, make_action_space
-from yume_gym.rewards import HueInView
-from yume_gym.tasks import Task, make_task
+from yume_gym.env.rewards import HueInView
+from yume_gym.env.tasks import Task, make_task
 
 BASELINES = ("random", "scripted")
 INTENT_KEYS = {"forward": {"W"}, "left": {"LEFT"}, "right": {"RIGHT"}}
@@ -65,7 +65,7 @@ class RandomAgent:
 class ScriptedReacher:
     """Turn towards the target hue until it is centred, then walk up to it.
 
-    The target is the set of pixels :class:`~yume_gym.rewards.HueInView` finds in the newest
+    The target is the set of pixels :class:`~yume_gym.env.rewards.HueInView` finds in the newest
     frame. With fewer than ``min_pixels`` of them the agent searches: it turns right, and after
     ``search_turns`` turns in a row without a sight of the target it walks ahead for
     ``search_walk`` steps. With the target's centre of mass more than ``centred`` (a fraction

@@ -29,9 +29,9 @@ from agents.callbacks import saved_checkpoints
 from agents.evaluate import Unit, evaluate_unit, held_out_episodes, load_policy, write_csv
 from agents.worlds import AgentView, make_vec_env
 from yume_gym.atomic_file import atomic_path
-from yume_gym.tasks import TASK_NAMES, make_task
-from yume_gym.train.args import option, parse_args
-from yume_gym.world_model import load_world_model
+from yume_gym.env.tasks import TASK_NAMES, make_task
+from yume_gym.options import option, parse_args
+from yume_gym.world.bundle import load_world_model
 
 CURVE_FIELDS = ("label", "run", "env_steps", "success", "return", "length")
 

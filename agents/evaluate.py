@@ -42,10 +42,10 @@ from agents.stats import markdown_table, summarize
 from agents.worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env, procworld_env
 from yume_gym.actions import make_action_space
 from yume_gym.atomic_file import atomic_path, write_text_atomic
-from yume_gym.recorder import ChunkRecorder
-from yume_gym.tasks import TASK_NAMES, make_task
-from yume_gym.train.args import option, parse_args
-from yume_gym.world_model import WorldModel, load_world_model
+from yume_gym.env.recorder import ChunkRecorder
+from yume_gym.env.tasks import TASK_NAMES, make_task
+from yume_gym.options import option, parse_args
+from yume_gym.world.bundle import WorldModel, load_world_model
 
 EPISODE_FIELDS = ("agent", "unit", "world", "episode", "scene", "seed", "return", "length", "ended_by_task",
                   "success", "score")  # fmt: skip

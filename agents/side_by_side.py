@@ -21,9 +21,9 @@ import numpy as np
 from agents.baselines import BASELINES, make_baseline
 from agents.evaluate import Unit, evaluate_unit, filmstrip, held_out_episodes, save_png
 from agents.worlds import AgentView, make_vec_env, procworld_env
-from yume_gym.tasks import TASK_NAMES
-from yume_gym.train.args import option, parse_args
-from yume_gym.world_model import WorldModel, load_world_model
+from yume_gym.env.tasks import TASK_NAMES
+from yume_gym.options import option, parse_args
+from yume_gym.world.bundle import WorldModel, load_world_model
 
 
 @dataclass

@@ -51,9 +51,9 @@ from agents.callbacks import (
 from agents.worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env
 from yume_gym.actions import ACTION_SPACE_KINDS
 from yume_gym.atomic_file import write_text_atomic
-from yume_gym.tasks import TASK_NAMES, make_task
-from yume_gym.train.args import option, parse_args
-from yume_gym.world_model import load_world_model
+from yume_gym.env.tasks import TASK_NAMES, make_task
+from yume_gym.options import option, parse_args
+from yume_gym.world.bundle import load_world_model
 
 
 @dataclass

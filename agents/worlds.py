@@ -29,10 +29,10 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack,
 
 import yume_gym  # noqa: F401  (registers the env ids)
 from yume_gym.actions import DEFAULT_SPEED
-from yume_gym.env_core import resize_frames
-from yume_gym.sb3_vec_env import YumeWorldSB3VecEnv
-from yume_gym.tasks import make_task
-from yume_gym.world_model import WorldModel
+from yume_gym.env.core import resize_frames
+from yume_gym.env.sb3 import YumeWorldSB3VecEnv
+from yume_gym.env.tasks import make_task
+from yume_gym.world.bundle import WorldModel
 
 WORLDS = ("procworld", "yume")
 DREAM_STARTS = ("procworld", "text")
@@ -43,7 +43,7 @@ TRUTH_KEYS = ("task_success", "task_score")
 class AgentView:
     """What an agent sees and does, the same in every world.
 
-    ``task``: a task name (:data:`yume_gym.tasks.TASK_NAMES`); ``action_space``: "compact"
+    ``task``: a task name (:data:`yume_gym.env.tasks.TASK_NAMES`); ``action_space``: "compact"
     (9 actions), "discrete" (81) or "multi_discrete"; ``obs_size``: the side of the square
     frames the policy sees (stable-baselines3's default CNN needs at least 36);
     ``frame_stack``: how many recent frames it sees at once; ``max_episode_steps``: None for

@@ -38,8 +38,8 @@ def run_for(seconds: float, tick) -> None:
 
 def window_screenshot(workdir: Path) -> None:
     os.environ["SDL_VIDEODRIVER"] = "dummy"
-    from yume_gym.play.session import open_controller
-    from yume_gym.play.window import PlayWindow, parse_args
+    from yume_gym.commands.play.session import open_controller
+    from yume_gym.commands.play.window import PlayWindow, parse_args
 
     controller = open_controller(parse_args(["--save-dir", str(workdir)]))
     window = PlayWindow(controller, workdir)
@@ -67,8 +67,8 @@ def serve_screenshot(workdir: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    from yume_gym.play.server import parse_args, start_server
-    from yume_gym.play.session import open_controller
+    from yume_gym.commands.play.server import parse_args, start_server
+    from yume_gym.commands.play.session import open_controller
 
     controller = open_controller(parse_args(["--save-dir", str(workdir)]))
     loop = asyncio.new_event_loop()

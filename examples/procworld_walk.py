@@ -13,7 +13,7 @@ import argparse
 
 from procworld.env import ProcWorldEnv
 from yume_gym.actions import action_from_keys
-from yume_gym.recorder import ChunkRecorder
+from yume_gym.env.recorder import ChunkRecorder
 
 PROMPT = "a snowy field with green trees and blue boxes under a clear sky"
 ROUTE = (

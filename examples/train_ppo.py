@@ -22,9 +22,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack
 
 import yume_gym  # noqa: F401  (registers the env ids)
-from yume_gym.sb3_vec_env import YumeWorldSB3VecEnv
-from yume_gym.tasks import make_task
-from yume_gym.world_model import load_world_model
+from yume_gym.env.sb3 import YumeWorldSB3VecEnv
+from yume_gym.env.tasks import make_task
+from yume_gym.world.bundle import load_world_model
 
 TASK = "reach-red"
 

@@ -23,9 +23,8 @@ from yume_gym.actions import (
     make_action_space,
     to_action_id,
 )
-from yume_gym.env_core import check_prompt
-from yume_gym.events import validate_event_text, validate_schedule
-from yume_gym.tasks import Task, task_setup
+from yume_gym.events import check_prompt, validate_event_text, validate_schedule
+from yume_gym.env.tasks import Task, task_setup
 
 RESET_OPTIONS = ("prompt", "events")
 RewardFn = Callable[[np.ndarray, dict], float]
@@ -62,10 +61,10 @@ class ProcWorldEnv(gym.Env):
     0.0 unless ``reward_fn(frames, info) -> float`` is given; it gets the chunk's frames
     ``(N, H, W, 3)`` uint8 and the step's info, which holds the true state. A reward function
     with ``reset(frames)`` is reset with each episode's opening frames. ``task="reach-red"`` (a
-    name from :data:`yume_gym.tasks.TASK_NAMES`) brings the task's reward over frames, its
+    name from :data:`yume_gym.env.tasks.TASK_NAMES`) brings the task's reward over frames, its
     episode-ending threshold and its training scenes, exactly as in the world-model env, and
     judges success from the true state: every info then holds ``task_success`` and
-    ``task_score`` (see :mod:`yume_gym.tasks`).
+    ``task_score`` (see :mod:`yume_gym.env.tasks`).
 
     ## Starting State
 
@@ -91,7 +90,7 @@ class ProcWorldEnv(gym.Env):
     - ``speed``: a :class:`yume_gym.actions.SpeedSuffix` (default: the released default).
     - ``action_space``, ``prompt``, ``events``: see above (defaults for every reset).
     - ``reward_fn``, ``terminate_at_reward``: the reward hook and its termination threshold.
-    - ``task``: a task name or :class:`yume_gym.tasks.Task` instead of ``reward_fn``.
+    - ``task``: a task name or :class:`yume_gym.env.tasks.Task` instead of ``reward_fn``.
     - ``event_frames``: frames an event takes to come in fully (default 16).
     - ``render_mode``: None or ``"rgb_array"`` (the last frame).
 

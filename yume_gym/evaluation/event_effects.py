@@ -20,7 +20,7 @@ from yume_gym.actions import SpeedSuffix
 from yume_gym.evaluation import metrics
 from yume_gym.evaluation.ground_truth import ground_truth_episode
 from yume_gym.evaluation.rollouts import generate
-from yume_gym.world_model import WorldModel
+from yume_gym.world.bundle import WorldModel
 
 # kind -> (event text, measure, +1 if the event raises it / -1 if it lowers it, ground-truth threshold)
 EVENT_TESTS: dict[str, tuple[str, Callable[[np.ndarray], float], int, float]] = {

@@ -23,10 +23,10 @@ from torch import Tensor
 
 from yume_gym.actions import NUM_ACTIONS
 from yume_gym.evaluation.ground_truth import Episode
-from yume_gym.evaluation.inverse_dynamics import InverseDynamics, follow_accuracy
+from yume_gym.model.inverse_dynamics import InverseDynamics, follow_accuracy
 from yume_gym.evaluation.metrics import psnr
-from yume_gym.world import WorldBatch, WorldStart
-from yume_gym.world_model import WorldModel
+from yume_gym.world.batch import WorldBatch, WorldStart
+from yume_gym.world.bundle import WorldModel
 
 Accuracy = tuple[float, float, float]  # movement, rotation, whole action
 

@@ -31,7 +31,7 @@ from yume_gym.atomic_file import write_text_atomic
 from yume_gym.evaluation.event_effects import EventResult, event_following
 from yume_gym.evaluation.forced_following import ForcedFollowing, forced_following
 from yume_gym.evaluation.ground_truth import Episode, ground_truth_episode
-from yume_gym.evaluation.inverse_dynamics import (
+from yume_gym.model.inverse_dynamics import (
     InverseDynamics,
     follow_accuracy,
     load_inverse_dynamics,
@@ -42,9 +42,9 @@ from yume_gym.evaluation.rollouts import (
     chunk_latency,
     generate,
 )
-from yume_gym.train.args import option, parse_args
-from yume_gym.train.codec import round_trip
-from yume_gym.world_model import WorldModel, load_world_model, with_generation
+from yume_gym.options import option, parse_args
+from yume_gym.model.codec import round_trip
+from yume_gym.world.bundle import WorldModel, load_world_model, with_generation
 
 HELD_OUT_SEED = 7_000_001  # no dataset is written with this seed
 

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from yume_gym.evaluation.ground_truth import Episode
-from yume_gym.world import WorldBatch, WorldStart
-from yume_gym.world_model import WorldModel
+from yume_gym.world.batch import WorldBatch, WorldStart
+from yume_gym.world.bundle import WorldModel
 
 
 @contextmanager

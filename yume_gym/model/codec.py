@@ -26,6 +26,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from einops import rearrange, repeat
@@ -307,3 +308,20 @@ def load_codec(
     codec = LatentCodec(config_from_dict(CodecConfig, data, str(path)))
     load_weights_strict(codec, tensors, str(path))
     return codec.eval().to(device=device, dtype=dtype)
+
+
+def frames_to_video(frames: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (1, 3, N, H, W) float in [-1, 1] (frames as one clip of N)."""
+    video = torch.from_numpy(frames).to(device).permute(3, 0, 1, 2)[None]  # (1, 3, N, H, W)
+    return video.float() / 127.5 - 1.0
+
+
+@torch.no_grad()
+def round_trip(codec: LatentCodec, frames: np.ndarray, device: torch.device, batch: int = 64) -> np.ndarray:
+    """``frames`` (N, H, W, 3) uint8 through encode and decode, as (N, H, W, 3) uint8."""
+    out = []
+    for i in range(0, len(frames), batch):
+        recon = codec.decode(codec.encode(frames_to_video(frames[i : i + batch], device)))  # (1, 3, n, H, W)
+        pixels = ((recon[0].permute(1, 2, 3, 0) + 1.0) * 127.5).round().clamp(0, 255)  # (n, H, W, 3)
+        out.append(pixels.to(torch.uint8).cpu().numpy())
+    return np.concatenate(out)

@@ -131,6 +131,18 @@ PRESETS: dict[str, GeneratorConfig] = {
         num_layers=4,
         channel_branch=True,
     ),
+    # The shared test size: two small layers that build and run in milliseconds.
+    "test": GeneratorConfig(
+        text_len=16,
+        in_dim=4,
+        dim=48,
+        ffn_dim=96,
+        freq_dim=32,
+        text_dim=24,
+        out_dim=4,
+        num_heads=2,
+        num_layers=2,
+    ),
 }
 
 

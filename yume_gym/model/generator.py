@@ -31,6 +31,7 @@ from yume_gym.model.weights_file import read_weights, save_weights
 GENERATOR_KIND = "yume_gym.generator"
 OWN_FILE = "generator.safetensors"
 RELEASED_CONFIG = "config.json"
+DIT_STEM = "diffusion_pytorch_model"  # the released weights file: DIT_STEM.safetensors or its shards
 RELEASED_WEIGHTS = "diffusion_pytorch_model.safetensors"
 RELEASED_INDEX = "diffusion_pytorch_model.safetensors.index.json"
 # WanModel.__init__ defaults, used for fields a released config.json leaves out.

@@ -1,7 +1,7 @@
 """(history, chunk, caption) training samples cut from encoded clips, laid out as at inference.
 
 A world starts from an image as one chunk of that image's latent repeated (see
-:mod:`yume_gym.world`), so a clip of latents z_0 .. z_{T-1} becomes the episode
+:mod:`yume_gym.world.batch`), so a clip of latents z_0 .. z_{T-1} becomes the episode
 ``[z_0] * F + [z_1 .. z_{T-1}]``: chunk 0 is the opening chunk, and chunk k >= 1 holds frames
 F*(k-1)+1 .. F*k, all moved by one action (datasets written with ``--align F`` hold actions and
 start events on these boundaries). A sample for chunk k takes the episode's first k chunks as

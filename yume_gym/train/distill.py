@@ -25,9 +25,9 @@ import torch
 from torch import Tensor, nn
 
 from yume_gym.actions import SpeedSuffix, caption_for_action
-from yume_gym.residual_flow import from_flow_space
+from yume_gym.world.residual_flow import from_flow_space
 from yume_gym.sampling import FlowSchedule, flow_matching_loss, sample, sample_training_sigmas
-from yume_gym.train.args import option, parse_args
+from yume_gym.options import option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.chunks import (
     NOOP_ACTION,
@@ -40,7 +40,7 @@ from yume_gym.train.dmd import dmd_loss, guided_velocity, student_sample
 from yume_gym.train.foundation import BUNDLE_DIR, LATENTS_FILE
 from yume_gym.train.latents import LatentClips, load_latents
 from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, run_loop
-from yume_gym.world_model import WorldModel, read_world_model, save_world_model
+from yume_gym.world.bundle import WorldModel, read_world_model, save_world_model
 
 
 @dataclass

@@ -7,10 +7,10 @@ image-start batches alternate, noise levels are logit-normal with a shift, and a
 captions is dropped (zero context) so that the model also learns the unconditional velocity
 used for classifier-free guidance. An exponential moving average of the weights is kept and
 exported. ``--residual`` runs the flow on each chunk's change from the last history latent
-(:mod:`yume_gym.residual_flow`). ``--init`` starts a new run from the weights of an exported
+(:mod:`yume_gym.world.residual_flow`). ``--init`` starts a new run from the weights of an exported
 bundle (such as the embedded model) instead of fresh ones. Output in ``--out``:
 ``latents.safetensors`` (the encoded clips), ``checkpoint.pt``, ``log.csv``, and ``bundle/`` (a
-world-model directory, :func:`yume_gym.world_model.read_world_model`).
+world-model directory, :func:`yume_gym.world.bundle.read_world_model`).
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ from yume_gym.model.codec import load_codec
 from yume_gym.model.config import GeneratorConfig
 from yume_gym.model.text_encoder import TextEncoder, TextEncoderConfig
 from yume_gym.model.word_tokenizer import learn_vocabulary
-from yume_gym.residual_flow import measure_residual_scale, to_flow_space
+from yume_gym.world.residual_flow import measure_residual_scale, to_flow_space
 from yume_gym.sampling import flow_matching_loss, sample_training_sigmas
-from yume_gym.train.args import option, parse_args
+from yume_gym.options import option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.chunks import sample_batch
 from yume_gym.train.latents import LatentClips, encode_dataset, load_latents
 from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, cosine_lr, run_loop, set_lr
-from yume_gym.world_model import CODEC_FILE, GenerationConfig, WorldModel, read_world_model, save_world_model
+from yume_gym.world.bundle import CODEC_FILE, GenerationConfig, WorldModel, read_world_model, save_world_model
 
 LATENTS_FILE = "latents.safetensors"
 BUNDLE_DIR = "bundle"

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from yume_gym.atomic_file import atomic_path
 from yume_gym.model.codec import LatentCodec
-from yume_gym.train.clips import dataset_settings, shard_paths
+from procworld.clips import dataset_settings, shard_paths
 
 LATENTS_FORMAT = "yume_gym.procworld_latents"
 

@@ -1,0 +1,145 @@
+"""``yume-gym demo``: walk a scripted route through a generated world and write it to video.
+
+Starts a world from a prompt and, by default, the first frame of the procworld scene that the
+prompt describes (the embedded model was trained on procworld, so its worlds start best from
+such an image; ``--start text`` starts from the prompt alone, as any prompt may), walks a fixed
+route of keyboard/camera actions, triggers an event midway, and records it with :class:`yume_gym.env.recorder.ChunkRecorder` (held keys and event drawn
+on the frames): ``demo.mp4`` and its sidecar ``demo.json`` (each step's keys, caption, event,
+plus a "demo" summary: the model, whether it is trained, timings). It prints a summary and
+whether the model is the trained embedded one or its random-weight stand-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+from procworld.captions import parse_caption
+from procworld.scene import build_scene
+from procworld.sim import ProcWorld
+
+import yume_gym  # noqa: F401  (registers the env ids)
+from yume_gym.actions import action_from_keys
+from yume_gym.atomic_file import write_text_atomic
+from yume_gym.env.recorder import ChunkRecorder
+
+ROUTE: tuple[frozenset[str], ...] = tuple(
+    frozenset(keys) for keys in (
+        {"W"}, {"W"}, {"W", "LEFT"}, {"W", "LEFT"}, {"W"}, {"W", "RIGHT"},
+        {"D"}, {"W"}, {"RIGHT"}, {"W", "UP"}, {"W", "DOWN"}, {"S"},
+    )
+)  # fmt: skip
+DEFAULT_PROMPT = "a grassy meadow with red pillars and blue boxes under a clear sky"
+DEFAULT_EVENT = "night falls"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="yume-gym demo", description=__doc__.splitlines()[0])
+    p.add_argument("--out", default="demo.mp4", help="output video (a JSON sidecar is written beside it)")
+    p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--prompt", default=DEFAULT_PROMPT, help="text that starts the world")
+    p.add_argument("--start", choices=("image", "text"), default="image",
+                   help="image: also start from the procworld scene the prompt describes; text: the prompt alone")
+    p.add_argument("--event", default=DEFAULT_EVENT, help="event text triggered midway")
+    p.add_argument("--event-step", type=int, default=None, help="step at which the event starts (default: midway)")
+    p.add_argument("--steps", type=int, default=len(ROUTE), help="route steps to walk (the route repeats)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the episode")
+    p.add_argument("--scale", type=int, default=4, help="integer upscale of the frames in the video")
+    args = p.parse_args(argv)
+    if args.steps < 1 or args.scale < 1:
+        p.error("--steps and --scale must be >= 1")
+    if args.event_step is None:
+        args.event_step = args.steps // 2
+    if not 0 <= args.event_step <= args.steps:
+        p.error(f"--event-step must be in 0..{args.steps}")
+    if args.start == "image":
+        try:
+            parse_caption(args.prompt)
+        except ValueError as err:
+            p.error(f"--start image needs a procworld scene caption as --prompt ({err}); or use --start text")
+    return args
+
+
+def start_image(prompt: str, seed: int, size: tuple[int, int]) -> np.ndarray:
+    """The first frame (H, W, 3) uint8 of the procworld scene that ``prompt`` describes."""
+    world = ProcWorld(build_scene(parse_caption(prompt), seed), size)
+    return world.advance([0])[0][0]
+
+
+class UpscaleFrames(gym.Wrapper):
+    """Enlarge ``info["frames"]`` by an integer factor (nearest pixel), for a watchable video.
+
+    Presentation only: the observation is unchanged. The small model makes 64x64 frames, too
+    small to show with the recorder's key and event overlay.
+    """
+
+    def __init__(self, env: gym.Env, scale: int) -> None:
+        super().__init__(env)
+        self.scale = scale
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, self._scaled(info)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, self._scaled(info)
+
+    def _scaled(self, info: dict) -> dict:
+        frames = info["frames"].repeat(self.scale, axis=1).repeat(self.scale, axis=2)  # (T, sH, sW, 3)
+        return {**info, "frames": frames}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; returns the exit status."""
+    args = parse_args(argv)
+    base = gym.make(
+        "yume_gym/YumeWorld-v0", checkpoint=args.checkpoint, device=args.device,
+        events=[(args.event_step, args.event)], max_episode_steps=args.steps,
+    )  # fmt: skip
+    model = base.unwrapped.model
+    print(model.describe())
+    if not model.is_trained:
+        print("note: the trained embedded weights are not installed; these frames come from random weights")
+    out = Path(args.out)
+    env = ChunkRecorder(UpscaleFrames(base, args.scale), out, overlay=True)
+    options = {"prompt": args.prompt}
+    if args.start == "image":
+        options["image"] = start_image(args.prompt, args.seed, model.frame_size)
+    env.reset(seed=args.seed, options=options)
+    generate_s, step_s = [], []
+    for i in range(args.steps):
+        t0 = time.perf_counter()
+        *_, info = env.step(action_from_keys(ROUTE[i % len(ROUTE)]))
+        step_s.append(time.perf_counter() - t0)
+        generate_s.append(info["timings"].total_s)
+    env.close()
+    per_chunk = float(np.mean(generate_s))
+    summary = {
+        "model": model.describe(), "is_trained": model.is_trained, "prompt": args.prompt, "start": args.start,
+        "seed": args.seed,
+        "event": args.event, "event_step": args.event_step, "chunks": args.steps,
+        "frames_per_chunk": model.chunk_frames, "mean_generate_seconds_per_chunk": per_chunk,
+        "mean_step_seconds_with_recording": float(np.mean(step_s)),
+    }  # fmt: skip
+    sidecar = out.with_suffix(".json")
+    add_to_sidecar(sidecar, summary)
+    frames = (args.steps + 1) * model.chunk_frames
+    print(f"wrote {out} and {sidecar}: {args.steps} chunks + the opening one, {frames} frames "
+          f"({model.chunk_frames} per chunk) at {model.fps} fps")
+    print(f"time per chunk: {per_chunk * 1000:.1f} ms to generate ({model.chunk_frames / per_chunk:.1f} frames/s), "
+          f"{np.mean(step_s) * 1000:.1f} ms with recording")
+    print(f"event {args.event!r} from step {args.event_step}")
+    return 0
+
+
+def add_to_sidecar(path: Path, summary: dict) -> None:
+    """Add the demo's ``summary`` under the key "demo" to the recorder's JSON sidecar, atomically."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["demo"] = summary
+    write_text_atomic(path, json.dumps(data, indent=1, ensure_ascii=False))

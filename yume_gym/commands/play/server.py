@@ -1,0 +1,279 @@
+"""``yume-gym serve``: explore a generated world from a web page, for a GPU on another machine.
+
+Serves a page (plain HTML and JavaScript, no build step) and a websocket: the server streams the
+frames as JPEG images at the model's fps plus live stats; the page sends the held keys, the
+event text, reset, pause and record. The same controller as ``yume-gym play`` runs the world
+(:mod:`yume_gym.commands.play.controller`), so the keys do the same: W, A, S, D move, the arrows look,
+T types an event (Enter applies, Esc clears), R resets, P pauses, V records (on the server).
+
+It binds to 127.0.0.1 by default. For a remote GPU, forward the port through SSH from your own
+machine and open the page there::
+
+    ssh -L 8765:127.0.0.1:8765 gpu-host      # then browse http://127.0.0.1:8765
+
+``--host`` binds another address only when given, with a warning: the page has no login, so
+anyone who reaches that address can drive the world. Every connected page sees the same world
+and drives it: the last page to send keys sets them. Needs aiohttp: ``pip install "yume-gym[play]"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+from PIL import Image
+
+from yume_gym.events import MAX_EVENT_CHARS
+from yume_gym.commands.play.controller import PlayController
+from yume_gym.commands.play.held_keys import PLAY_KEYS
+from yume_gym.commands.play.optional import import_play_dependency
+from yume_gym.commands.play.protocol import MAX_MESSAGE_BYTES, Command, parse_message
+from yume_gym.commands.play.session import add_world_arguments, check_world_arguments, open_controller
+
+PAGE_DIR = Path(__file__).with_name("page")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_PORT = 8765
+POLL_S = 0.01  # how often playback is advanced; frames still change at the model's fps
+STATUS_EVERY_S = 0.25
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="yume-gym serve", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_world_arguments(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind (0: any free port)")
+    parser.add_argument("--jpeg-quality", type=int, default=85, help="JPEG quality of the streamed frames, 1-95")
+    args = parser.parse_args(argv)
+    check_world_arguments(parser, args)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port {args.port} must be in 0..65535")
+    if not 1 <= args.jpeg_quality <= 95:
+        parser.error(f"--jpeg-quality {args.jpeg_quality} must be in 1..95")
+    return args
+
+
+def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:
+    """``frame`` (H, W, 3) uint8 as JPEG bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+class _Client:
+    """One page's websocket: the latest frame and status wait here until the link takes them.
+
+    A slow link skips frames instead of queueing them, so it never delays the other pages.
+    """
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.frame: bytes | None = None
+        self.status: str | None = None
+        self.wake = asyncio.Event()
+
+    def offer(self, frame: bytes | None = None, status: str | None = None) -> None:
+        if frame is not None:
+            self.frame = frame
+        if status is not None:
+            self.status = status
+        self.wake.set()
+
+    async def send_loop(self) -> None:
+        try:
+            while not self.ws.closed:
+                await self.wake.wait()
+                self.wake.clear()
+                frame, status, self.frame, self.status = self.frame, self.status, None, None
+                if frame is not None:
+                    await self.ws.send_bytes(frame)
+                if status is not None:
+                    await self.ws.send_str(status)
+        except ConnectionError:
+            pass  # the page went away; its handler cleans up
+
+
+class PlayServer:
+    """The web front end of a :class:`PlayController`: :meth:`app` is the aiohttp application.
+
+    The controller starts with the application and is closed with it. The websocket refuses
+    pages of another origin and, with ``local_only``, requests whose Host header is not a
+    loopback name (a web page that rebinds its own name to 127.0.0.1 cannot drive the world).
+    """
+
+    def __init__(self, controller: PlayController, jpeg_quality: int = 85, local_only: bool = True) -> None:
+        self.web = import_play_dependency("aiohttp.web")
+        self.controller = controller
+        self.jpeg_quality = jpeg_quality
+        self.local_only = local_only
+        self.clients: set[_Client] = set()
+        self._stream_task: asyncio.Task | None = None
+
+    def app(self) -> Any:
+        """The aiohttp application: the page at /, its files under /static/, the websocket at /ws."""
+        web = self.web
+        app = web.Application()
+        app.router.add_get("/", self._index)
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_static("/static", PAGE_DIR)
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+        return app
+
+    async def _start(self, app: Any) -> None:
+        self.controller.start()
+        self._stream_task = asyncio.create_task(self._stream())
+
+    async def _stop(self, app: Any) -> None:
+        self._stream_task.cancel()
+        await asyncio.to_thread(self.controller.close)
+
+    async def _index(self, request: Any) -> Any:
+        return self.web.FileResponse(PAGE_DIR / "index.html")
+
+    # -------------------------------------------------------------------------- websocket
+    async def _websocket(self, request: Any) -> Any:
+        web = self.web
+        refusal = _refusal(request, self.local_only)
+        if refusal is not None:
+            return web.Response(status=403, text=refusal)
+        # No per-message deflate: the frames are JPEGs already.
+        ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=30, compress=False)
+        await ws.prepare(request)
+        client = _Client(ws)
+        self.clients.add(client)
+        sender = asyncio.create_task(client.send_loop())
+        model = self.controller.env.unwrapped.model
+        hello = {"type": "hello", "keys": list(PLAY_KEYS), "max_event_chars": MAX_EVENT_CHARS,
+                 "model": model.describe(), "fps": self.controller.model_fps}
+        try:
+            await ws.send_str(json.dumps(hello))
+            async for message in ws:
+                if message.type == web.WSMsgType.TEXT:
+                    await self._receive(ws, message.data)
+                elif message.type == web.WSMsgType.BINARY:
+                    await self._refuse(ws, "binary message refused; send JSON text")
+        finally:
+            self.clients.discard(client)
+            sender.cancel()
+            self.controller.release_all()  # keys held on a page that left would stay down
+        return ws
+
+    async def _receive(self, ws: Any, text: str) -> None:
+        try:
+            self._apply(parse_message(text))
+        except (ValueError, RuntimeError) as err:  # a ProtocolError, or no recorder to switch
+            await self._refuse(ws, str(err))
+
+    async def _refuse(self, ws: Any, reason: str) -> None:
+        await ws.send_str(json.dumps({"type": "error", "message": reason}))
+
+    def _apply(self, command: Command) -> None:
+        controller = self.controller
+        if command.kind == "keys":
+            controller.set_held(command.value)
+        elif command.kind == "event":
+            controller.set_event(command.value)
+        elif command.kind == "reset":
+            controller.request_reset()
+        elif command.kind == "pause":
+            controller.toggle_pause()
+        elif command.kind == "record":
+            controller.toggle_recording()
+
+    # --------------------------------------------------------------------------- streaming
+    async def _stream(self) -> None:
+        """Advance playback while a page is open; send each new frame and the status to all pages."""
+        loop = asyncio.get_running_loop()
+        next_status = 0.0
+        while True:
+            await asyncio.sleep(POLL_S)
+            if not self.clients:
+                continue  # nobody watching: playback holds, so generation waits too
+            frame = self.controller.frame() if self.controller.advance() else None
+            if frame is not None:
+                data = await asyncio.to_thread(encode_jpeg, frame, self.jpeg_quality)
+                for client in list(self.clients):
+                    client.offer(frame=data)
+            if loop.time() >= next_status:
+                next_status = loop.time() + STATUS_EVERY_S
+                status = self.controller.status()
+                text = json.dumps({"type": "status", **dataclasses.asdict(status), "lines": status.lines()})
+                for client in list(self.clients):
+                    client.offer(status=text)
+
+
+def _refusal(request: Any, local_only: bool) -> str | None:
+    """Why a websocket request is refused, or None to accept it.
+
+    Refused: an Origin header of another host than the page's (another site's page) and, with
+    ``local_only``, a Host header that is not a loopback name. Clients that are not browsers
+    send no Origin and are accepted.
+    """
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        return f"websocket from the origin {origin!r} refused: open the page from this server"
+    hostname = urlsplit(f"//{request.host}").hostname
+    if local_only and hostname not in LOCAL_HOSTS:
+        return f"host {request.host!r} refused: this server answers to {', '.join(LOCAL_HOSTS)} only"
+    return None
+
+
+async def start_server(controller: PlayController, host: str, port: int,
+                       jpeg_quality: int = 85) -> tuple[Any, str]:
+    """Start serving ``controller`` on ``host``:``port`` (0: a free port); returns (runner, page URL).
+
+    Bound to a loopback address, the server answers to loopback host names only.
+    ``await runner.cleanup()`` stops the server and closes the controller.
+    """
+    server = PlayServer(controller, jpeg_quality, local_only=host in LOCAL_HOSTS)
+    runner = server.web.AppRunner(server.app())
+    await runner.setup()
+    try:
+        await server.web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound_host, bound_port = runner.addresses[0][:2]
+    return runner, f"http://{_url_host(bound_host)}:{bound_port}/"
+
+
+async def serve(controller: PlayController, host: str, port: int, jpeg_quality: int = 85) -> None:
+    """Serve ``controller`` on ``host``:``port`` until cancelled."""
+    runner, url = await start_server(controller, host, port, jpeg_quality)
+    print(f"serving on {url}  (Ctrl+C stops)")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``yume-gym serve``; returns the exit status."""
+    args = parse_args(argv)
+    import_play_dependency("aiohttp")  # fail with the install hint before loading a model
+    if args.host not in LOCAL_HOSTS:
+        print(f"warning: binding {args.host}: the page has no login, so anyone who can reach this address "
+              "can drive the world; prefer the default 127.0.0.1 with an SSH tunnel", file=sys.stderr)
+    controller = open_controller(args)
+    model = controller.env.unwrapped.model
+    print(model.describe())
+    if not model.is_trained:
+        print("note: the trained embedded weights are not installed; these frames come from random weights")
+    try:
+        asyncio.run(serve(controller, args.host, args.port, args.jpeg_quality))
+    except KeyboardInterrupt:
+        pass
+    return 0
