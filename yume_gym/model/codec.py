@@ -33,9 +33,8 @@ from einops import rearrange, repeat
 from torch import nn
 
 from yume_gym.model.weights_file import (
-    config_from_dict,
-    load_weights_strict,
-    read_weights,
+    build_module,
+    load_module,
     save_weights,
 )
 
@@ -287,10 +286,7 @@ def build_codec(
     dtype: torch.dtype | None = None,
 ) -> LatentCodec:
     """A freshly initialised codec (default config: 64x64 frames, 16 channels, stride 8)."""
-    config = CodecConfig() if config is None else config
-    if not isinstance(config, CodecConfig):
-        raise TypeError(f"config must be a CodecConfig or None, got {type(config).__name__}")
-    return LatentCodec(config).to(device=device, dtype=dtype)
+    return build_module(LatentCodec, CodecConfig, config, device, dtype)
 
 
 def save_codec(codec: LatentCodec, path: str | os.PathLike) -> Path:
@@ -304,10 +300,7 @@ def load_codec(
     dtype: torch.dtype | None = None,
 ) -> LatentCodec:
     """Rebuild a codec from a file written by :func:`save_codec`, loading its weights strictly."""
-    data, tensors = read_weights(path, CODEC_KIND)
-    codec = LatentCodec(config_from_dict(CodecConfig, data, str(path)))
-    load_weights_strict(codec, tensors, str(path))
-    return codec.eval().to(device=device, dtype=dtype)
+    return load_module(path, CODEC_KIND, CodecConfig, LatentCodec).eval().to(device=device, dtype=dtype)
 
 
 def frames_to_video(frames: np.ndarray, device: torch.device) -> torch.Tensor:

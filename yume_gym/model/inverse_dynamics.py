@@ -27,9 +27,7 @@ from torch import Tensor, nn
 
 from yume_gym.actions import NUM_MOVEMENTS, NUM_ROTATIONS
 from yume_gym.model.weights_file import (
-    config_from_dict,
-    load_weights_strict,
-    read_weights,
+    load_module,
     save_weights,
 )
 
@@ -142,8 +140,4 @@ def save_inverse_dynamics(model: InverseDynamics, path: str | os.PathLike) -> Pa
 def load_inverse_dynamics(path: str | os.PathLike) -> InverseDynamics:
     """Rebuild a classifier saved by :func:`save_inverse_dynamics`, strictly; files from before
     the input-layout fields load with :data:`LEGACY_LAYOUT`."""
-    data, tensors = read_weights(path, IDM_KIND)
-    data = {**LEGACY_LAYOUT, **data}
-    model = InverseDynamics(config_from_dict(InverseDynamicsConfig, data, str(path)))
-    load_weights_strict(model, tensors, str(path))
-    return model.eval()
+    return load_module(path, IDM_KIND, InverseDynamicsConfig, InverseDynamics, defaults=LEGACY_LAYOUT).eval()

@@ -229,3 +229,18 @@ def check_manifest(
 def tensor_infos(tensors: dict[str, torch.Tensor]) -> dict[str, TensorInfo]:
     """The :class:`TensorInfo` of each tensor of a state dict."""
     return {name: TensorInfo(tuple(t.shape), t.dtype) for name, t in tensors.items()}
+
+
+def tagged_config(folder: Path, tag: str, value: str) -> dict[str, Any] | None:
+    """``folder``/config.json as a dict when its ``tag`` field equals ``value`` (a diffusers
+    ``_class_name`` or a transformers ``model_type``); None when there is no such config."""
+    file = folder / "config.json"
+    if not file.is_file():
+        return None
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{str(file)!r} is not valid JSON ({err})") from err
+    if not isinstance(data, dict) or data.get(tag) != value:
+        return None
+    return data

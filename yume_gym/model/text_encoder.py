@@ -46,9 +46,8 @@ from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
 
 from yume_gym.model.text_cache import CacheInfo, TextCache
 from yume_gym.model.weights_file import (
-    config_from_dict,
-    load_weights_strict,
-    read_weights,
+    build_module,
+    load_module,
     save_weights,
 )
 from yume_gym.model.word_tokenizer import check_vocabulary, word_tokenizer
@@ -275,10 +274,7 @@ def build_text_encoder(
     dtype: torch.dtype | None = None,
 ) -> TextEncoder:
     """A freshly initialised text encoder (default: d_model 64, 2 layers, 4 heads)."""
-    config = TextEncoderConfig() if config is None else config
-    if not isinstance(config, TextEncoderConfig):
-        raise TypeError(f"config must be a TextEncoderConfig or None, got {type(config).__name__}")
-    return TextEncoder(config).to(device=device, dtype=dtype)
+    return build_module(TextEncoder, TextEncoderConfig, config, device, dtype)
 
 
 def save_text_encoder(encoder: TextEncoder, path: str | os.PathLike) -> Path:
@@ -292,7 +288,4 @@ def load_text_encoder(
     dtype: torch.dtype | None = None,
 ) -> TextEncoder:
     """Rebuild a text encoder from a file written by :func:`save_text_encoder`, strictly."""
-    data, tensors = read_weights(path, TEXT_ENCODER_KIND)
-    encoder = TextEncoder(config_from_dict(TextEncoderConfig, data, str(path)))
-    load_weights_strict(encoder, tensors, str(path))
-    return encoder.to(device=device, dtype=dtype)
+    return load_module(path, TEXT_ENCODER_KIND, TextEncoderConfig, TextEncoder).to(device=device, dtype=dtype)

@@ -25,7 +25,6 @@ Checkpoints (:func:`load_umt5`): the Wan-native ``models_t5_umt5-xxl-enc-bf16.pt
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import warnings
@@ -43,6 +42,7 @@ from yume_gym.model.safe_load import (
     load_safetensors,
     safetensors_files,
     save_pth,
+    tagged_config,
     tensor_infos,
 )
 from yume_gym.model.umt5_keys import (
@@ -249,16 +249,8 @@ def find_text_encoder(path: str | os.PathLike) -> TextEncoderSource:
 
 def _hf_config(folder: Path) -> UMT5Config | None:
     """The UMT5Config in ``folder``/config.json, or None if it holds no umt5 config."""
-    file = folder / "config.json"
-    if not file.is_file():
-        return None
-    try:
-        data = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{str(file)!r} is not valid JSON ({err})") from err
-    if not isinstance(data, dict) or data.get("model_type") != "umt5":
-        return None
-    return UMT5Config.from_dict(data)
+    data = tagged_config(folder, "model_type", "umt5")
+    return None if data is None else UMT5Config.from_dict(data)
 
 
 def meta_umt5(config: UMT5Config) -> UMT5EncoderModel:

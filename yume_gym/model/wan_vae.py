@@ -26,7 +26,6 @@ at 704x1280; the stream decoder always decodes whole frames.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -42,6 +41,7 @@ from yume_gym.model.safe_load import (
     load_safetensors,
     safetensors_files,
     save_pth,
+    tagged_config,
     tensor_infos,
 )
 from yume_gym.model.wan_vae_keys import diffusers_to_wan_state, wan_manifest, wan_to_diffusers_state
@@ -261,16 +261,8 @@ def find_vae(path: str | os.PathLike) -> VaeSource:
 
 def _diffusers_config(folder: Path) -> dict[str, Any] | None:
     """The AutoencoderKLWan config in ``folder``/config.json, or None if it holds none."""
-    file = folder / "config.json"
-    if not file.is_file():
-        return None
-    try:
-        data = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{str(file)!r} is not valid JSON ({err})") from err
-    if not isinstance(data, dict) or data.get("_class_name") != "AutoencoderKLWan":
-        return None
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    data = tagged_config(folder, "_class_name", "AutoencoderKLWan")
+    return None if data is None else {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 def meta_vae(config: dict[str, Any]) -> AutoencoderKLWan:

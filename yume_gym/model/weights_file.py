@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import torch
@@ -28,6 +29,7 @@ KIND_KEY = "yume_gym.kind"
 CONFIG_KEY = "yume_gym.config"
 
 ConfigT = TypeVar("ConfigT")
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 def _unique_state(module: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -120,3 +122,22 @@ def load_weights_strict(module: nn.Module, tensors: dict[str, torch.Tensor], sou
     full = dict(tensors)
     full.update({alias: tensors[name] for alias, name in aliases.items()})
     module.load_state_dict(full, strict=True)
+
+
+def build_module(make: Callable[[ConfigT], ModuleT], config_cls: type[ConfigT], config: ConfigT | None,
+                 device: torch.device | str | None, dtype: torch.dtype | None) -> ModuleT:
+    """A freshly initialised ``make(config)`` (default config: ``config_cls()``) on ``device``."""
+    config = config_cls() if config is None else config
+    if not isinstance(config, config_cls):
+        raise TypeError(f"config must be a {config_cls.__name__} or None, got {type(config).__name__}")
+    return make(config).to(device=device, dtype=dtype)
+
+
+def load_module(path: str | os.PathLike, kind: str, config_cls: type[ConfigT],
+                make: Callable[[ConfigT], ModuleT], defaults: dict[str, Any] | None = None) -> ModuleT:
+    """Rebuild a module written by :func:`save_weights`: ``make`` its stored config (over
+    ``defaults``, for fields older files lack), then copy its weights strictly."""
+    data, tensors = read_weights(path, kind)
+    module = make(config_from_dict(config_cls, {**(defaults or {}), **data}, str(path)))
+    load_weights_strict(module, tensors, str(path))
+    return module
