@@ -1,22 +1,8 @@
 """Reward functions over generated chunks, and a wrapper that puts them on any env.
 
-A world model has no game score, so tasks are written as functions of what the agent sees.
-The protocol is one call per step::
-
-    reward_fn(frames, info) -> float
-
-``frames`` is the step's chunk, ``(T, H, W, 3)`` uint8; ``info`` the step's info dict
-(``caption``, ``event``, ``action_id``, ``step``...). A reward function that keeps state over
-an episode also has ``reset(frames)``, which :class:`RewardWrapper` calls on every env reset
-with the reset's frames.
-
-The built-ins score the chunk's last frame (the observation the agent acts on):
-
-- :class:`ColourInView`: the share of pixels near a colour, optionally centre-weighted;
-- :class:`HueInView`: the share of pixels of a hue, which holds under sun, shade and dusk light;
-- :class:`GoalImageSimilarity`: closeness to a goal image, in [0, 1];
-- :class:`Novelty`: an exploration bonus, the distance to the nearest earlier view, up to a turn;
-- :class:`ClipTextReward`: CLIP similarity between the view and a text, with a local model.
+A world model has no game score, so tasks are functions of what the agent sees:
+``reward_fn(frames, info) -> float`` once per step, plus ``reset(frames)`` for stateful ones.
+The built-ins score the chunk's last frame. The protocol and the built-ins: docs/architecture.md.
 
 >>> red = np.zeros((1, 8, 8, 3), np.uint8); red[..., 0] = 230
 >>> round(ColourInView("red", region="full")(red, {}), 3)

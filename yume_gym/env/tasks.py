@@ -1,31 +1,9 @@
 """Named tasks: a reward over frames for any world, and a judge of success in the ground truth.
 
-A world model has no true state, so an agent trained in it can only be rewarded for what it
-sees. Each task therefore has two halves:
-
-- a **reward function over frames** (:mod:`yume_gym.env.rewards` protocol), the same in the
-  generated world (``yume_gym/YumeWorld-v0``) and in the procedural world
-  (``yume_gym/ProcWorld-v0``), with the episode-ending threshold that goes with it;
-- a **judge** of the true state that only ProcWorld has (``info["objects"]``, ``info["poses"]``),
-  which decides whether the episode succeeded. ProcWorld puts its verdict in every info as
-  ``task_success`` (reached at any step so far) and ``task_score`` (the task's measure now).
-
-Tasks also carry the scene captions episodes start from: ``train_scenes`` (drawn per episode
-when no prompt is given) and ``eval_scenes``, held-out combinations of ground, sky and objects
-that never appear in training. Every env takes a task by name::
-
-    env = gym.make("yume_gym/YumeWorld-v0", task="reach-red")
-    env = gym.make("yume_gym/ProcWorld-v0", task="reach-red")
-
-Tasks (:data:`TASK_NAMES`):
-
-- ``reach-<colour>`` (red, yellow, purple): walk up to a pillar of that colour. Reward: the
-  growth of the colour's centre-weighted share of the view (:class:`~yume_gym.env.rewards.HueInView`)
-  plus a bonus once it fills the centre, which ends the episode. Success: the camera came
-  within :data:`REACH_DISTANCE` metres of such a pillar's surface.
-- ``explore``: see new places. Reward: :class:`~yume_gym.env.rewards.Novelty` of each view, which
-  forgives a turn of the camera (looking around on the spot pays little; walking pays).
-  Success: the camera's path covered at least :data:`EXPLORE_AREA` square metres of ground.
+Each task pairs a reward function over frames (the same in ``yume_gym/YumeWorld-v0`` and
+``yume_gym/ProcWorld-v0``) with a judge of ProcWorld's true state, and carries its training and
+held-out scene captions; every env takes a task by name (``task="reach-red"``).
+The tasks (:data:`TASK_NAMES`) and their rules: docs/architecture.md.
 
 >>> task = make_task("reach-red")
 >>> task.max_episode_steps, task.terminate_at_reward

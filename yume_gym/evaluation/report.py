@@ -1,20 +1,8 @@
 """``yume-gym eval``: measure a world model against procworld on held-out scenes; write docs/results.md.
 
-Held-out episodes (:mod:`yume_gym.evaluation.ground_truth`, seeds no training dataset uses) are
-rolled out with the same actions in the world model and in procworld, and compared:
-
-- action following: the inverse-dynamics classifier (``yume-gym train idm``) applied to
-  generated chunks, per action family (movement keys, camera rotation, the whole action), in
-  the open-loop rollouts and with every chunk generated from the true history
-  (:mod:`yume_gym.evaluation.forced_following`: caption against the history's motion);
-- fidelity: PSNR and SSIM per chunk against the ground truth, beside the copy-the-start-frame
-  baseline (the start image is the last frame the model is given: an open-loop rollout
-  predicts every later frame from it) and the ground truth through the model's codec (what a
-  perfect generator would show: the codec's ceiling on fidelity and action following);
-- variants: the model as shipped, the teacher (foundation) at 50 and at 4 steps, and history
-  ablations: TSCM spatial tiers without the channel branch, and a short fixed window;
-- event following (:mod:`yume_gym.evaluation.event_effects`);
-- speed: seconds per chunk of one world over a long episode, against real time.
+Held-out episodes are rolled out with the same actions in the world model and in procworld and
+compared on action following, fidelity, event following and speed, for the shipped model and
+its variants. What each measure is and its baselines: docs/architecture.md.
 """
 
 from __future__ import annotations

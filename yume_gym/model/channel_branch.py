@@ -1,31 +1,9 @@
 """The paper's channel-compressed history branch (Yume-1.5, section 4.2.2).
 
 The released checkpoints do not contain it; it is built only when
-``GeneratorConfig.channel_branch`` is on. Data flow, per forward pass:
-
-1. :func:`patchify_history`: the clean history latents (B, C, Hh, H, W) go through one
-   Conv3d with kernel = stride ``channel_patch`` = (8, 4, 4) to ``channel_dim`` = 96
-   channels: ``z_linear``, shared by every block. The history is zero-padded up to a multiple
-   of the kernel: in time on the oldest side (so the last group always holds the 8 most recent
-   latents), in space at the bottom/right (as TSCM pads).
-2. In each block, after cross-attention, :class:`ChannelFusion` reduces the predicted-frame
-   tokens with an FC layer (dim -> 96), appends them after ``z_linear``, fuses all of them
-   with linear attention, restores the width with another FC layer (96 -> dim) and returns
-   the update for the predicted tokens; the block adds it to them. History tokens of the main
-   stream skip this branch.
-
-Linear attention (Efficient-Attention style, kernel phi = ReLU): queries come from the
-predicted tokens only (only their outputs are used), keys and values from all fused tokens.
-``o_i = (sum_j v_j rope(phi(k_j))^T) rope(phi(q_i)) / (sum_j phi(k_j)^T phi(q_i))``; q and k
-are normalised before phi, the denominator uses q and k before RoPE (so it stays positive),
-and the output is normalised before the output projection.
-
-Choices the paper leaves open, made here: 4 heads (head dim 24: RoPE split 8/8/8);
-every Norm is an RMSNorm with a learned scale over the full 96 channels (like the main
-attention's q/k norm); RoPE positions are (time, row, col) with ``z_linear`` groups at time
-0..G-1 on their own (H/4, W/4) grid and predicted tokens continuing at G.. on theirs;
-the math runs in float32 with 1e-6 added to the denominator; the restoring FC layer starts at
-zero, so a new branch leaves the backbone's output unchanged until it is trained.
+``GeneratorConfig.channel_branch`` is on. The history is patchified once to a few channels
+and fused with the predicted tokens by linear attention in every block. Data flow, the
+attention formula and the choices the paper leaves open: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
 """The small video codec of the embedded model: a deterministic convolutional autoencoder.
 
-It has the interface of the Wan2.2 VAE wrapper, so the world code cannot tell them apart:
-``encode`` maps video in [-1, 1] of shape (B, 3, T, H, W) to normalised latents
-(B, C, T', H/s, W/s) and ``decode`` maps them back. Latents are normalised per channel by a
-mean/std table, as the Wan VAE does with its 48-value table; here the table is fitted from
-data with :meth:`LatentCodec.fit_normalisation` and stored in the config.
-
-Design (ours, not Wan's): each frame goes through a 2-D encoder (residual blocks, stride-2
-convolutions); with ``temporal_stride`` s > 1, the features are grouped causally in time like
-the Wan VAE (the first frame alone, then groups of s frames, so frames go in as 1 + s*k) by
-padding the front with s - 1 copies of the first frame and folding each group of s frames
-into channels before the latent projection. The decoder mirrors this. The encoder is a plain
-autoencoder (no sampling), so encoding is deterministic.
+It has the interface of the Wan2.2 VAE wrapper (normalised latents, ``encode``/``decode``), so
+the world code cannot tell them apart. Its design (ours, not Wan's): docs/architecture.md.
 
 >>> config = CodecConfig(image_size=32, spatial_stride=4, base_channels=8, max_channels=16)
 >>> codec = build_codec(config)

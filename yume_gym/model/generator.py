@@ -1,17 +1,9 @@
 """Build, save and load the generator; every load is strict.
 
-Two checkpoint layouts are read:
-
-- **Released** (a Yume-5B-720P directory): ``config.json`` in the diffusers-style WanModel
-  format (Wan field names; absent fields take WanModel's defaults) and
-  ``diffusion_pytorch_model.safetensors`` (or its sharded form with an ``.index.json``),
-  Wan-native parameter names. Loaded with ``history_mode="tscm"`` and no channel branch.
-- **Ours**: one ``.safetensors`` file whose metadata holds the full :class:`GeneratorConfig`
-  (see ``weights_file``), written by :func:`save_generator`; a directory holding
-  ``generator.safetensors`` is read the same way.
-
-Models are first built on the meta device (no memory), then the checked tensors are assigned,
-so the 5B model loads without a throwaway random initialisation.
+Two checkpoint layouts are read: a released Yume-5B-720P directory (Wan-native names, TSCM
+history, no channel branch) and our own ``.safetensors`` file whose metadata holds the full
+:class:`GeneratorConfig`. Models are built on the meta device, then the checked tensors are
+assigned. The layouts in detail: docs/architecture.md.
 """
 
 from __future__ import annotations

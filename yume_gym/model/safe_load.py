@@ -1,25 +1,8 @@
 """Safe reading of checkpoint files: loading never runs code, checking never reads the data.
 
-Two formats arrive with the released models: PyTorch ``.pth`` files (the Wan-native VAE and
-text encoder) and ``.safetensors`` files (the DiT, the diffusers-format folders).
-
-- ``.pth`` files are opened with ``torch.load(path, weights_only=True, mmap=True)``. The
-  restricted unpickler of ``weights_only=True`` accepts tensors, dicts and a few plain types
-  only, so a pickle that names any other callable (``os.system``, ``builtins.exec``...) is
-  refused before anything runs: :class:`UnsafeCheckpointError`. With ``mmap=True`` the
-  tensors are views of the memory-mapped file; their shapes and dtypes come from the small
-  pickle, and no page of tensor data is read until a tensor's values are used.
-  *Choice for the header check*: we use this mmap load rather than a hand-written unpickler
-  of the zip's ``data.pkl``: it is torch's own, maintained restricted unpickler, and with mmap
-  it costs the same (the pickle is a few hundred kB even for the 11 GB text encoder).
-  Only the zip format (``torch.save`` since PyTorch 1.6) can be memory-mapped; legacy files
-  are refused with a hint to re-save them.
-- ``.safetensors`` files are read lazily with ``safe_open``: names, shapes and dtypes come
-  from the JSON header; tensors are read one at a time when asked for. ``safe_open`` checks
-  that the header's offsets cover the file exactly, which catches truncated files.
-
-Sharded safetensors (``<stem>.safetensors.index.json`` plus shards) are read through their
-index.
+``.pth`` files go through torch's restricted, memory-mapped unpickler (anything else is an
+:class:`UnsafeCheckpointError`); ``.safetensors`` files, sharded or not, are read lazily from
+their headers. How each format is checked, and why: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,35 +1,9 @@
 """The small text encoder of the embedded model: a T5 encoder over words or UTF-8 bytes.
 
-Yume-1.5 encodes its captions with the umt5-xxl encoder. The embedded model uses the same
-recipe at toy size: a transformers ``T5EncoderModel`` (gated-GELU FFN like umt5) with one of
-two offline tokenizers:
-
-- a word-level vocabulary learned from the training captions
-  (:mod:`yume_gym.model.word_tokenizer`), stored in the config, so it ships inside the
-  weight file; a caption is a few dozen tokens. The trained embedded model uses it.
-- with no vocabulary, transformers' ``ByT5Tokenizer``, which maps UTF-8 bytes to ids and
-  needs no file at all; captions are long (see below).
-
-Captions follow the released training recipe (DESIGN.md, "Actions and captions"): the action
-text and the event text are encoded separately, each trimmed to its own tokens (end-of-
-sequence token included, no padding), the two are concatenated (action first) and
-zero-padded to ``text_len`` rows. Both parts repeat (81 action texts; a world's scene and
-event text for many chunks), so their embeddings are cached.
-
-Truncation rules: each part is cut to its first ``max_length - 1`` tokens plus the end-of-
-sequence token; if action + event is longer than ``text_len``, the rows past
-``text_len`` are dropped, so the event is cut first. Both cases emit a warning.
-
-Byte tokens are long: an action caption with its speed sentence is 189-254 tokens, hence the
-defaults ``max_length`` 256 and ``text_len`` 512 (the released model's text length). With the
-word vocabulary an action caption is about 50 tokens.
-
-``encode_batch`` is for inference (no gradients, cached parts); calling the module
-(``forward``) gives the same layout with gradients, for training it with the generator.
-
-Embeddings are computed under ``torch.no_grad`` (not inference mode, so that a trainable
-model may take them as input), with no dropout, one text per forward pass, so a text's
-embedding is the same whatever it was encoded with and whenever it was cached.
+The released recipe at toy size: a transformers ``T5EncoderModel`` with a word-level vocabulary
+stored in its config (or, with none, byte tokens). Action and event texts are encoded apart,
+cached and concatenated into ``text_len`` rows, as the released training captions are.
+Tokenizers, truncation rules and token counts: docs/architecture.md.
 """
 
 from __future__ import annotations

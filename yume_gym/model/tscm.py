@@ -1,33 +1,9 @@
 """TSCM as released: distance-dependent spatial compression of the history latents.
 
 All clean past latents are embedded at every forward pass; the older a latent, the coarser
-its patch embedding. Levels are named by how much coarser than the chunk's patch (p = 2) they
-are per side: ``1x`` = (1,2,2) ``patch_embedding``, ``2x`` = (1,4,4) ``patch_embedding_2x``,
-``4x`` = (1,8,8), ``8x`` = (1,16,16), ``16x`` = (1,32,32), and ``far`` = the (1,4,4)
-channel-preserving ``patch_embedding_2x_f`` followed by ``16x`` (one token per latent at
-44x80). Latents are zero-padded at the bottom/right up to a multiple of the kernel.
-
-Tiers by the number H of history latents (as in the released code, :data:`TIERS`):
-
-    H <= 6     first 1x | [1:-1] 2x | last 1x
-    H <= 22    first 1x | [1:-5] 4x | [-5:-3] 2x | last 3 1x
-    H <= 86    first 1x | [1:-21] 8x | [-21:-5] 4x | [-5:-3] 2x | last 3 1x
-    H <= 342   first 2x | [1:-85] 16x | [-85:-21] 8x | ... as above
-    H <= 1366  first 2x | [1:-341] far | [-341:-85] 16x | [-85:-21] 8x | ... as above
-
-RoPE: history latent i (0 = oldest) takes temporal index i whatever its level; the chunk
-continues after the last one; spatial indices count each latent's own compressed grid.
-
-Two documented deviations from the released code:
-- H = 1 or 2: the released code embeds the last latent a second time, at 2x (so H = 1 gives
-  three copies of the one latent, at three temporal indices). Here every latent is embedded
-  once: H = 1 is the one latent at 1x; H = 2 is the first and the last at 1x.
-- H > 1366 (the release has no tier for it, and its 1024-entry RoPE table already runs out
-  near 1016 history latents): the first latent and the 1365 most recent ones are kept
-  (:func:`keep_history`), so the episode runs on at the 1366-latent cost (7,780 history tokens
-  at 44x80), and RoPE angles are computed for any position (see ``rope``).
-
-``"full"`` history mode embeds every (kept) latent at 1x, for comparisons.
+its patch embedding, in tiers set by the history's length (:data:`TIERS`). ``"full"`` history
+mode embeds every latent at 1x, for comparisons. Levels, the tier table, RoPE positions and
+the two deviations from the released code: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,25 +1,9 @@
 """The released text encoder: the umt5-xxl encoder behind the small text encoder's interface.
 
-:class:`UMT5TextEncoder` wraps a transformers ``UMT5EncoderModel`` and its tokenizer and
-encodes captions as the release does: each text is cleaned (HTML entities unescaped,
-whitespace collapsed), tokenised with padding to ``text_len`` = 512 tokens (truncating
-longer texts, end-of-sequence kept), encoded with the padding masked out, and trimmed back
-to its own tokens. Captions then follow the released training recipe (DESIGN.md, "Actions
-and captions"): action and event are encoded separately, concatenated (action first) and
-zero-padded to ``text_len`` rows; if they exceed it, the event is cut (with a warning).
-Action and event embeddings are cached (LRU of ``cache_size`` texts), so with offloading
-the encoder only moves when a new text appears.
-
-The release also runs ``ftfy.fix_text`` on captions; it repairs broken Unicode, which our
-generated ASCII captions never contain, so it is left out.
-
-Memory: the encoder is 5.7 B parameters (11.4 GB in bfloat16). With ``offload=True`` its
-weights stay on the CPU and move to ``device`` only for the duration of each encoding call
-(then the CUDA cache is emptied); embeddings are returned and cached on ``device``.
-
-Checkpoints (:func:`load_umt5`): the Wan-native ``models_t5_umt5-xxl-enc-bf16.pth`` with the
-``google/umt5-xxl`` tokenizer folder, or the diffusers-format ``text_encoder/`` (transformers
-``config.json`` + safetensors, possibly sharded) and ``tokenizer/`` folders.
+:class:`UMT5TextEncoder` wraps a transformers ``UMT5EncoderModel`` and its tokenizer, encodes
+captions as the release does, caches action and event embeddings and can offload its weights
+to the CPU; :func:`load_umt5` reads Wan-native or diffusers checkpoints.
+Text cleaning, caption layout, memory and checkpoint formats: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,22 +1,8 @@
 """Parameter names of the umt5 encoder: Wan-native (``models_t5_umt5-xxl-enc-bf16.pth``) <->
 transformers ``UMT5EncoderModel``.
 
-Wan's ``T5Encoder`` with ``shared_pos=False`` is the umt5 encoder: every layer has its own
-relative-position bias, the FFN is gated with tanh-GELU (``gate`` = GELU branch, ``fc1`` =
-linear branch), no biases anywhere. Shapes agree name for name, so the conversion is a
-renaming (N = layer index; Wan-native -> transformers):
-
-- ``token_embedding`` -> ``shared`` (tied to ``encoder.embed_tokens``)
-- ``blocks.N.norm1`` -> ``encoder.block.N.layer.0.layer_norm``
-- ``blocks.N.attn.{q,k,v,o}`` -> ``encoder.block.N.layer.0.SelfAttention.{q,k,v,o}``
-- ``blocks.N.pos_embedding.embedding`` ->
-  ``encoder.block.N.layer.0.SelfAttention.relative_attention_bias``
-- ``blocks.N.norm2`` -> ``encoder.block.N.layer.1.layer_norm``
-- ``blocks.N.ffn.gate.0`` / ``fc1`` / ``fc2`` ->
-  ``encoder.block.N.layer.1.DenseReluDense.wi_0`` / ``wi_1`` / ``wo``
-- ``norm`` -> ``encoder.final_layer_norm``
-
-(each with its ``.weight``; there are no biases).
+Wan's ``T5Encoder`` with ``shared_pos=False`` is the umt5 encoder and shapes agree name for
+name, so the conversion is a renaming. The name table: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,27 +1,8 @@
 """The Wan2.2 VAE of the released model, behind the small codec's interface.
 
-:class:`WanVAE` wraps diffusers' ``AutoencoderKLWan`` in its Wan2.2 configuration (48 latent
-channels, an internal 2x2 pixel patchify, overall stride (4, 16, 16)) and adds what the world
-needs: ``encode`` maps video (B, 3, T, H, W) in [-1, 1], T = 1 + 4k, to latents normalised
-per channel with the 48-value mean/std table, ``decode`` maps them back (clamped to [-1, 1]),
-and :meth:`WanVAE.stream_decoder` decodes consecutive latent chunks of one video causally,
-so each chunk's frames continue the previous ones exactly as a one-shot decode would.
-
-Encoding is deterministic (the posterior mean, as the release uses). Normalisation runs in
-float32 and ``encode`` returns float32 latents; the networks run in the weights' dtype.
-Both run under ``torch.no_grad`` (this VAE is used for inference only).
-
-Checkpoints (:func:`load_wan_vae`):
-
-- Wan-native ``Wan2.2_VAE.pth``: a flat state dict under Wan's module names, renamed by
-  :mod:`~yume_gym.model.wan_vae_keys` and loaded strictly; the configuration is the fixed
-  Wan2.2 one (:func:`wan22_vae_config`).
-- diffusers format: a ``vae/`` folder with ``config.json`` and
-  ``diffusion_pytorch_model.safetensors`` (as in Wan2.2-TI2V-5B-Diffusers).
-
-Memory: ``tiling=True`` (or :meth:`WanVAE.set_tiling`) encodes and decodes in overlapping
-spatial tiles (diffusers' tiling, blended at the seams), which bounds the activation memory
-at 704x1280; the stream decoder always decodes whole frames.
+:class:`WanVAE` wraps diffusers' ``AutoencoderKLWan`` and adds normalised ``encode``/``decode``
+and a causal stream decoder; :func:`load_wan_vae` reads Wan-native or diffusers checkpoints.
+Shapes, precision, checkpoint formats and tiling: docs/architecture.md.
 """
 
 from __future__ import annotations

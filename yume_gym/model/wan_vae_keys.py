@@ -1,30 +1,9 @@
 """Parameter names of the Wan2.2 VAE: Wan-native (``Wan2.2_VAE.pth``) <-> diffusers.
 
-diffusers' ``AutoencoderKLWan`` (``is_residual=True``) is the Wan2.2 VAE under other module
-names; every tensor keeps its shape, so the conversion is a renaming. The renaming is written
-as rules on module paths (below) and applied to the names of a built diffusers model, which
-gives the complete table ``Wan-native name -> diffusers name`` for any configuration. Loading
-a Wan-native file is then a strict lookup: a name outside the table, or a table entry absent
-from the file, is an error.
-
-Module paths, diffusers -> Wan-native (R = ``num_res_blocks``):
-
-====================================================  =============================================
-``quant_conv`` / ``post_quant_conv``                  ``conv1`` / ``conv2``
-``{encoder,decoder}.conv_in``                         ``{encoder,decoder}.conv1``
-``{encoder,decoder}.norm_out`` / ``.conv_out``        ``{encoder,decoder}.head.0`` / ``.head.2``
-``*.mid_block.resnets.0`` / ``attentions.0`` /        ``*.middle.0`` / ``middle.1`` / ``middle.2``
-``resnets.1``
-``encoder.down_blocks.i.resnets.j``                   ``encoder.downsamples.i.downsamples.j``
-``encoder.down_blocks.i.downsampler``                 ``encoder.downsamples.i.downsamples.R``
-``decoder.up_blocks.i.resnets.j``                     ``decoder.upsamples.i.upsamples.j``
-``decoder.up_blocks.i.upsampler``                     ``decoder.upsamples.i.upsamples.R+1``
-====================================================  =============================================
-
-Inside a residual block: ``norm1`` -> ``residual.0``, ``conv1`` -> ``residual.2``,
-``norm2`` -> ``residual.3``, ``conv2`` -> ``residual.6``, ``conv_shortcut`` -> ``shortcut``.
-Resample (``resample.1``, ``time_conv``) and attention (``norm``, ``to_qkv``, ``proj``)
-parameters keep their names.
+diffusers' ``AutoencoderKLWan`` is the Wan2.2 VAE under other module names, so the conversion
+is a renaming: rules on module paths, applied to a built diffusers model, give the complete
+name table, and loading a Wan-native file is a strict lookup in it.
+The renaming rules: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """(history, chunk, caption) training samples cut from encoded clips, laid out as at inference.
 
-A world starts from an image as one chunk of that image's latent repeated (see
-:mod:`yume_gym.world.batch`), so a clip of latents z_0 .. z_{T-1} becomes the episode
-``[z_0] * F + [z_1 .. z_{T-1}]``: chunk 0 is the opening chunk, and chunk k >= 1 holds frames
-F*(k-1)+1 .. F*k, all moved by one action (datasets written with ``--align F`` hold actions and
-start events on these boundaries). A sample for chunk k takes the episode's first k chunks as
-its history and caption (action text, scene text): the action that moved the chunk's frames,
-and the clip's event once it has started.
-
-Two kinds of batches, as in the paper's alternating text-to-video and image-to-video training:
-*text start* (the opening chunk with no history, the no-op action and the scene caption) and
-*image start* (chunk k >= 1 given k chunks of history; the scene caption is included with
-probability ``prompt_share``, since a world may start from an image alone).
+A clip becomes an episode of chunks that opens as a world does (the first latent repeated);
+a sample for chunk k takes the first k chunks as history. Batches alternate text starts and
+image starts, as in the paper. The layout and both kinds of batch: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
 """Guidance terms: push each chunk toward a part of its caption and away from the caption without it.
 
-Classifier-free guidance (``GenerationConfig.guidance``) compares the full caption with no text
-at all, so it amplifies everything the text says at once (scene, event and keys) and costs
-fidelity. The terms here each compare the caption with the same caption missing one part, all
-of them captions the model saw in training (actions come in all 81 combinations and events are
-absent from most chunks):
-
-- **movement** (``movement_guidance``): against the caption whose movement is "none" (same
-  rotation); rows that move no key leave the term out;
-- **rotation** (``rotation_guidance``): against the caption whose rotation is "none" (same
-  movement); rows that turn no way leave it out;
-- **event** (``event_guidance``): against the caption without the active event (the prompt
-  alone); rows without an event leave it out.
-
-With conditional velocity ``v`` and the velocity ``v_k`` under term ``k``'s caption, the
-sampler follows ``v + sum_k (s_k - 1) * (v - v_k)`` (:func:`yume_gym.sampling.combine_guided`);
-scale 1 turns a term off and a row that leaves a term out gets scale 1 for it. Each active term
-is one more batched pass of the generator per sampling step.
+Unlike classifier-free guidance, which compares the caption with no text at all, each term
+(movement, rotation, event) compares the caption with the same caption missing one part, and
+costs one more batched generator pass per sampling step while active.
+The terms and the guided velocity: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """Residual flow: the flow runs on a chunk's change from the last history latent.
 
-The released model's flow runs on a chunk's latents themselves. A model trained with
-``yume-gym train foundation --residual`` runs it on ``(chunk - last) / scale`` instead, where
-``last`` is the latest history latent repeated over the chunk and ``scale`` the standard deviation
-of that change in the training data (stored as ``GenerationConfig.residual_scale``). A model unsure
-of what comes next then keeps what it was shown instead of blurring it: its mean prediction is
-the last frame, not the mean of every frame it might see. Chunks without history (a world started
-from text) have nothing to change from and stay absolute.
+A model trained with ``--residual`` runs the flow on ``(chunk - last) / scale``, so a model
+unsure of what comes next keeps what it was shown; chunks without history stay absolute.
+Why, and where the scale comes from: docs/architecture.md.
 
 >>> import torch
 >>> chunk, history = torch.randn(2, 4, 3, 8, 8), torch.randn(2, 4, 5, 8, 8)
