@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
+from importlib.metadata import version
 
 # command -> {target or None: "module:function"}
 JOBS: dict[str, dict[str | None, str]] = {
@@ -44,7 +45,7 @@ SUMMARIES = {
     "export": "re-save a world-model bundle for shipping (weights stored as float16, guidance fixed)",
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
-    "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, episode, procworld)",
+    "bench": "run a benchmark and write its table under runs/bench/ (targets: generator, env, episode, procworld)",
 }
 
 
@@ -54,7 +55,7 @@ def _resolve(spec: str) -> Callable[[list[str]], int]:
 
 
 def _usage() -> str:
-    lines = ["usage: yume-gym <command> [<target>] [options]", "", "commands:"]
+    lines = ["usage: yume-gym <command> [<target>] [options] | yume-gym --version", "", "commands:"]
     for command, summary in SUMMARIES.items():
         lines.append(f"  {command:<8} {summary}")
     lines.append("\nRun `yume-gym <command> [<target>] --help` for a command's options.")
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
+        return 0
+    if argv[0] == "--version":
+        print(f"yume-gym {version('yume-gym')}")
         return 0
     command, rest = argv[0], argv[1:]
     if command not in JOBS:
