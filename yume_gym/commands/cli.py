@@ -28,6 +28,8 @@ JOBS: dict[str, dict[str | None, str]] = {
         "distill": "yume_gym.train.distill:main",
         "idm": "yume_gym.train.inverse_dynamics:main",
     },
+    # the agents (top-level agents/, installed as yume_gym_agents) sit above yume_gym: named here, never imported
+    "agents": {job: f"yume_gym_agents.{job}:main" for job in ("train_ppo", "evaluate", "curves", "side_by_side")},
     "bench": {
         "generator": "yume_gym.commands.bench.generator:main",
         "env": "yume_gym.commands.bench.env:main",
@@ -45,6 +47,7 @@ SUMMARIES = {
     "export": "re-save a world-model bundle for shipping (weights stored as float16, guidance fixed)",
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
+    "agents": "train and score RL agents, dream against ground truth (targets: train_ppo, evaluate, curves, side_by_side)",
     "bench": "run a benchmark and write its table under runs/bench/ (targets: generator, env, episode, procworld)",
 }
 
