@@ -20,7 +20,7 @@ JOBS: dict[str, dict[str | None, str]] = {
     "serve": {None: "yume_gym.commands.play.server:main"},
     "doctor": {None: "yume_gym.commands.doctor:main"},
     "eval": {None: "yume_gym.evaluation.report:main", "codec": "yume_gym.evaluation.codec_quality:main"},
-    "export": {None: "yume_gym.commands.export:main"},
+    "export": {None: "yume_gym.commands.export:main", "minari": "yume_gym.commands.export_minari:main"},
     "data": {"procworld": "procworld.dataset:main"},
     "train": {
         "codec": "yume_gym.train.codec:main",
@@ -44,7 +44,7 @@ SUMMARIES = {
     "serve": "explore a generated world live from a web page, e.g. over an SSH tunnel (needs [play])",
     "doctor": "check a released Yume-5B checkpoint directory from file headers, without loading weights",
     "eval": "measure a world model against procworld on held-out scenes (`eval codec`: a codec on held-out clips)",
-    "export": "re-save a world-model bundle for shipping (weights stored as float16, guidance fixed)",
+    "export": "re-save a world-model bundle for shipping (float16 weights); `export minari`: recordings as a Minari dataset",
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
     "agents": "train and score RL agents, dream against ground truth (targets: train_ppo, evaluate, curves, side_by_side)",
