@@ -34,6 +34,7 @@ JOBS: dict[str, dict[str | None, str]] = {
         "generator": "yume_gym.commands.bench.generator:main",
         "env": "yume_gym.commands.bench.env:main",
         "episode": "yume_gym.commands.bench.episode:main",
+        "startup": "yume_gym.commands.bench.startup:main",
         "procworld": "procworld.bench:main",
     },
 }
@@ -48,7 +49,7 @@ SUMMARIES = {
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
     "agents": "train and score RL agents, dream against ground truth (targets: train_ppo, evaluate, curves, side_by_side)",
-    "bench": "run a benchmark and write its table under runs/bench/ (targets: generator, env, episode, procworld)",
+    "bench": "run a benchmark and write its table under runs/bench/ (targets: generator, env, episode, procworld, startup)",
 }
 
 
