@@ -58,11 +58,19 @@ def time_command(tree: Path, arguments: list[str] | None, repeats: int) -> list[
     return seconds
 
 
+def tree_label(tree: Path) -> str:
+    """The tree's commit (short hash), or its path where it is not a git checkout."""
+    found = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return f"commit {found.stdout.strip()}" if found.returncode == 0 else str(tree)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym bench startup``; returns the exit status."""
     args = parse_args(argv)
-    trees = {"this tree": SOURCE} if args.before is None else {"before": args.before, "this tree": SOURCE}
-    lines = [f"Startup wall time, {args.repeats} runs each, median (fastest) in seconds; {machine('cpu')}.", "",
+    trees = {f"before ({tree_label(args.before)})": args.before} if args.before is not None else {}
+    trees[f"this tree ({tree_label(SOURCE)})"] = SOURCE
+    lines = [f"`yume-gym bench startup --repeats {args.repeats}" + (" --before <checkout>`" if args.before else "`"),
+             f"Startup wall time, {args.repeats} runs each, median (fastest) in seconds; {machine('cpu')}.", "",
              "| command | " + " | ".join(trees) + " |", "|---|" + "---|" * len(trees)]  # fmt: skip
     for label, arguments in COMMANDS.items():
         cells = []
