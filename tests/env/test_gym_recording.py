@@ -1,8 +1,8 @@
-"""Gymnasium's RecordVideo plays a yume-gym episode at real speed: one step lasts one chunk."""
+"""Gymnasium's RecordVideo and HumanRendering play a yume-gym episode at real speed: a step lasts a chunk."""
 
 import gymnasium as gym
 import pytest
-from gymnasium.wrappers import RecordVideo
+from gymnasium.wrappers import HumanRendering, RecordVideo
 from moviepy import VideoFileClip
 
 import yume_gym  # noqa: F401
@@ -24,3 +24,9 @@ def test_record_video_lasts_as_long_as_the_generated_frames(env_id, tmp_path):
     real_seconds = frames / env.unwrapped.metadata["video_fps"]  # 16 fps
     with VideoFileClip(str(next((tmp_path / "videos").glob("*.mp4")))) as clip:
         assert clip.duration == pytest.approx(real_seconds, abs=0.05)
+
+
+def test_human_rendering_shows_one_step_per_chunk_duration():
+    model = build_world_model(frame_size=32)
+    env = HumanRendering(gym.make("yume_gym/YumeWorld-v0", checkpoint=model, render_mode="rgb_array"))
+    assert env.metadata["render_fps"] == model.fps / model.chunk_frames  # its clock ticks once per step

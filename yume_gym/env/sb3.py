@@ -13,11 +13,10 @@ logs ``rollout/ep_rew_mean``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import inspect
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
