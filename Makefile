@@ -39,9 +39,9 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 bench: $(STAMP)
-	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 8
-	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 16 --modes tscm,tscm-no-branch
-	$(VENV)/bin/yume-gym bench episode --threads 2 --caps 0,256,64
+	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 8 --out docs/benchmarks
+	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 16 --modes tscm,tscm-no-branch --out docs/benchmarks
+	$(VENV)/bin/yume-gym bench episode --threads 2 --caps 0,256,64 --out docs/benchmarks/episode.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,10 +1,11 @@
 """Agents that learn in generated worlds and are scored in the ground truth.
 
-Scripts run from the repository root (this directory is not part of the installed package):
+Installed with the package as ``yume_gym_agents``; each job runs from any directory:
 
-- ``python -m agents.train_ppo``: PPO in YumeWorld (the world model) or ProcWorld;
-- ``python -m agents.evaluate``: trained, random and scripted agents on held-out episodes;
-- ``python -m agents.curves``: ProcWorld success of every saved checkpoint, as CSV and PNG.
+- ``yume-gym agents train_ppo``: PPO in YumeWorld (the world model) or ProcWorld;
+- ``yume-gym agents evaluate``: trained, random and scripted agents on held-out episodes;
+- ``yume-gym agents curves``: ProcWorld success of every saved checkpoint, as CSV and PNG;
+- ``yume-gym agents side_by_side``: ProcWorld and the dream on the same episodes, as filmstrips.
 
 The experiment and its commands are in ``docs/agents.md``.
 """

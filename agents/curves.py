@@ -1,6 +1,6 @@
 """Learning curves: every saved checkpoint of some training runs scored in ProcWorld, as CSV and PNG.
 
-    python -m agents.curves --task reach-red \\
+    yume-gym agents curves --task reach-red \\
         --runs "ppo-yume=runs/agents/yume-reach-red-s*,ppo-procworld=runs/agents/procworld-reach-red-s*"
 
 A ``--runs`` entry is ``label=glob`` over run directories of :mod:`agents.train_ppo` (one per
@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from agents.baselines import make_baseline
-from agents.callbacks import saved_checkpoints
-from agents.evaluate import Unit, evaluate_unit, held_out_episodes, load_policy, write_csv
-from agents.worlds import AgentView, make_vec_env
+from .baselines import make_baseline
+from .callbacks import saved_checkpoints
+from .evaluate import Unit, evaluate_unit, held_out_episodes, load_policy, write_csv
+from .worlds import AgentView, make_vec_env
 from yume_gym.atomic_file import atomic_path
 from yume_gym.env.tasks import TASK_NAMES, make_task
 from yume_gym.options import option, parse_args
@@ -148,9 +148,9 @@ def _groups(spec: str) -> list[tuple[str, list[Path]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(CurveArgs, argv, "python -m agents.curves", __doc__.splitlines()[0])
+    args = parse_args(CurveArgs, argv, "yume-gym agents curves", __doc__.splitlines()[0])
     if not args.runs:
-        raise SystemExit("python -m agents.curves: give --runs label=glob over training run directories")
+        raise SystemExit("yume-gym agents curves: give --runs label=glob over training run directories")
     rows, baselines = curve_rows(args)
     out = Path(args.out)
     write_csv(out / "curves.csv", rows, CURVE_FIELDS)

@@ -1,6 +1,6 @@
 """Score agents on held-out episodes in ProcWorld (the ground truth) and in YumeWorld; write a table.
 
-    python -m agents.evaluate --task reach-red \\
+    yume-gym agents evaluate --task reach-red \\
         --policies "ppo-yume=runs/agents/yume-reach-red-s*/final.zip,\
 ppo-procworld=runs/agents/procworld-reach-red-s*/final.zip"
 
@@ -37,9 +37,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv
 from tqdm import tqdm
 
-from agents.baselines import BASELINES, make_baseline
-from agents.stats import markdown_table, summarize
-from agents.worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env, procworld_env
+from .baselines import BASELINES, make_baseline
+from .stats import markdown_table, summarize
+from .worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env, procworld_env
 from yume_gym.actions import make_action_space
 from yume_gym.atomic_file import atomic_path, write_text_atomic
 from yume_gym.env.recorder import ChunkRecorder
@@ -230,7 +230,7 @@ def write_csv(path: Path, rows: Sequence[dict[str, Any]], fields: Sequence[str])
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(EvalArgs, argv, "python -m agents.evaluate", __doc__.splitlines()[0])
+    args = parse_args(EvalArgs, argv, "yume-gym agents evaluate", __doc__.splitlines()[0])
     out = Path(args.out)
     model = load_world_model(args.checkpoint, device=args.device)
     episodes = held_out_episodes(args.task, args.episodes, args.seed)

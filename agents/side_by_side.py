@@ -1,6 +1,6 @@
 """Replay ground-truth episodes in the dream: the same first frame and actions, side by side.
 
-    python -m agents.side_by_side --task reach-red --episodes 3 --out runs/agents/side-by-side.png
+    yume-gym agents side_by_side --task reach-red --episodes 3 --out runs/agents/side-by-side.png
 
 An agent (default: the scripted one) plays held-out ProcWorld episodes; each is replayed action
 for action in YumeWorld opened on the episode's first ProcWorld frame, with the scene as prompt.
@@ -18,9 +18,9 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from agents.baselines import BASELINES, make_baseline
-from agents.evaluate import Unit, evaluate_unit, filmstrip, held_out_episodes, save_png
-from agents.worlds import AgentView, make_vec_env, procworld_env
+from .baselines import BASELINES, make_baseline
+from .evaluate import Unit, evaluate_unit, filmstrip, held_out_episodes, save_png
+from .worlds import AgentView, make_vec_env, procworld_env
 from yume_gym.env.tasks import TASK_NAMES
 from yume_gym.options import option, parse_args
 from yume_gym.world.bundle import WorldModel, load_world_model
@@ -62,7 +62,7 @@ def replay(model: WorldModel, view: AgentView, scene: str, seed: int, actions: l
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(SideBySideArgs, argv, "python -m agents.side_by_side", __doc__.splitlines()[0])
+    args = parse_args(SideBySideArgs, argv, "yume-gym agents side_by_side", __doc__.splitlines()[0])
     model = load_world_model(args.checkpoint)
     view = AgentView(args.task, obs_size=model.frame_size[0], max_episode_steps=args.episode_steps or None)
     venv = make_vec_env("procworld", view, model, num_envs=1)

@@ -3,7 +3,8 @@
 An agent is evaluated as one or more *units* (independently trained policies, or seeds of a
 random agent), each on the same held-out episodes. With two or more units the interval is over
 units: each unit's mean is one sample, so it says how much the result depends on the training
-seed. With one unit it is over that unit's episodes.
+seed. With one unit it is over that unit's episodes. Intervals are SciPy's percentile bootstrap
+(``scipy.stats.bootstrap``), seeded so that a table is reproducible.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ def bootstrap_ci(values: Sequence[float], confidence: float = 0.95, resamples: i
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         return math.nan, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)  # (resamples,)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(x.mean()), float(low), float(high)
+    if x.size == 1 or np.all(x == x[0]):  # nothing to resample
+        return float(x[0]), float(x[0]), float(x[0])
+    try:
+        from scipy.stats import bootstrap
+    except ImportError as err:
+        raise ImportError('the agents\' statistics need scipy: pip install "yume-gym[agents]"') from err
+    interval = bootstrap((x,), np.mean, confidence_level=confidence, n_resamples=resamples, method="percentile",
+                         rng=np.random.default_rng(seed)).confidence_interval  # fmt: skip
+    return float(x.mean()), float(interval.low), float(interval.high)
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

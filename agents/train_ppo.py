@@ -1,6 +1,6 @@
 """Train a PPO agent on a task in the generated world (``--world yume``) or the ground truth (``procworld``).
 
-    python -m agents.train_ppo --world yume --task reach-red --steps 200000 --seed 0
+    yume-gym agents train_ppo --world yume --task reach-red --steps 200000 --seed 0
 
 stable-baselines3 PPO with ``CnnPolicy`` on ``--num-envs`` envs (in YumeWorld one batched
 world-model pass per step for all of them) seen through :mod:`agents.worlds`: frames resized to
@@ -41,14 +41,14 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import Logger, make_output_format
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.callbacks import (
+from .callbacks import (
     EpisodeLog,
     PeriodicCheckpoint,
     ProgressBar,
     latest_checkpoint,
     save_agent,
 )
-from agents.worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env
+from .worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env
 from yume_gym.actions import ACTION_SPACE_KINDS
 from yume_gym.atomic_file import write_text_atomic
 from yume_gym.env.tasks import TASK_NAMES, make_task
@@ -197,11 +197,11 @@ def train_with_current_threads(args: TrainArgs) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(TrainArgs, argv, "python -m agents.train_ppo", __doc__.splitlines()[0])
+    args = parse_args(TrainArgs, argv, "yume-gym agents train_ppo", __doc__.splitlines()[0])
     try:
         summary = train(args)
     except RunDirectoryError as err:
-        print(f"python -m agents.train_ppo: error: {err}", file=sys.stderr)
+        print(f"yume-gym agents train_ppo: error: {err}", file=sys.stderr)
         return 2
     print(f"{summary['world_model']}\ntrained {summary['env_steps']} env steps in {summary['wall_s']:.0f} s "
           f"({summary['env_steps_per_s']:.1f} steps/s); wrote {args.out}")  # fmt: skip

@@ -4,6 +4,8 @@
 
 1. The dream: ``--num-envs`` worlds of the world model in one batched vector env, rewarded by
    the "reach-red" task from the frames alone (the red share of the view and its growth).
+   A progress bar runs, PPO logs each rollout's mean episode reward and length
+   (``rollout/ep_rew_mean``), and the agent is saved to ``--out``.
 2. The real world: ProcWorld, set up like the world model (frame size, frames per step), on the
    task's held-out scenes; success is judged from the true state (the camera came within
    1.5 m of a red pillar).
@@ -15,6 +17,7 @@ The full experiment (seeds, baselines, confidence intervals) is ``agents/``; see
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -38,6 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--episode-steps", type=int, default=make_task(TASK).max_episode_steps, help="episode length")
     p.add_argument("--checkpoint", default=None, help="world model bundle directory (default: the embedded model)")
     p.add_argument("--seed", type=int, default=0, help="seed of the agent and the worlds")
+    p.add_argument("--out", default="runs/train_ppo/agent.zip", help="where the trained agent is saved")
     return p.parse_args(argv)
 
 
@@ -52,8 +56,13 @@ def main(argv: list[str] | None = None) -> float:
     batch = min(128, args.n_steps * args.num_envs)
     # agents.train_ppo's defaults: many small updates per rollout learn this task within a small budget
     agent = PPO("CnnPolicy", VecFrameStack(dream, 4), n_steps=args.n_steps, batch_size=batch, n_epochs=10,
-                learning_rate=5e-4, gamma=0.95, clip_range=0.2, ent_coef=0.01, seed=args.seed)  # fmt: skip
-    agent.learn(args.steps, progress_bar=False)
+                learning_rate=5e-4, gamma=0.95, clip_range=0.2, ent_coef=0.01, seed=args.seed,
+                verbose=1)  # fmt: skip
+    agent.learn(args.steps, progress_bar=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    agent.save(out)
+    print(f"saved the agent to {out.resolve()} (load it with PPO.load)")
 
     # 2. Score in the ground truth, on scenes the agent never trained on.
     def real_world() -> gym.Env:

@@ -14,7 +14,7 @@ thread pool to 1; without it, set ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL
 before starting. The table reports the CPU time over wall time of the timed runs, which is
 about 1.0 when one core did the work. Each figure is the best of ``--repeats`` runs, which
 keeps it honest on a shared machine. Prints the table and writes it to
-``docs/benchmarks/procworld.md``.
+``--out`` (default ``runs/bench/procworld.md``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=30, help="timed steps per scene")
     p.add_argument("--scenes", type=int, default=4, help="random scenes per measurement")
     p.add_argument("--repeats", type=int, default=3, help="runs per figure; the best one counts")
-    p.add_argument("--out", default="docs/benchmarks/procworld.md", help="markdown table to write ('' to skip)")
+    p.add_argument("--out", default="runs/bench/procworld.md", help="markdown table to write ('' to skip)")
     args = p.parse_args(argv)
     try:
         args.sizes = [int(s) for s in args.sizes.split(",") if s]

@@ -26,14 +26,15 @@ class ClipSet:
         return len(self.frames)
 
 
+MAKE_DATASET = ("write one with `yume-gym data procworld --clips 4000 --frames 65 --align 4 --out data/procworld` "
+                "or pass --data DIR")
+
+
 def dataset_settings(directory: str | os.PathLike) -> dict[str, Any]:
     """The ``dataset.json`` of a dataset directory, with a clear error when it is missing."""
     path = Path(directory) / "dataset.json"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"no procworld dataset at {str(directory)!r} (no dataset.json); "
-            "write one with `yume-gym data procworld --clips N --out DIR`"
-        )
+        raise FileNotFoundError(f"no procworld dataset at {str(directory)!r} (no dataset.json); {MAKE_DATASET}")
     return json.loads(path.read_text())
 
 

@@ -24,6 +24,7 @@ from yume_gym.actions import (
     to_action_id,
 )
 from yume_gym.events import check_prompt, validate_event_text, validate_schedule
+from yume_gym.env.frames import chunk_metadata
 from yume_gym.env.tasks import Task, task_setup
 
 RESET_OPTIONS = ("prompt", "events")
@@ -148,6 +149,7 @@ class ProcWorldEnv(gym.Env):
         self.frames_per_step = int(frames_per_step)
         self.speed = DEFAULT_SPEED if speed is None else speed
         self.event_frames = int(event_frames)
+        self.metadata = chunk_metadata(self.metadata, 16, self.frames_per_step)
         self.action_kind = action_space
         self.reward_fn = reward_fn
         self.terminate_at_reward = terminate_at_reward

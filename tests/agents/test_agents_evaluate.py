@@ -108,6 +108,15 @@ def test_held_out_episodes_and_policy_checks(policy):
         load_policy(policy, AgentView("reach-red", action_space="discrete", obs_size=OBS, frame_stack=2))
 
 
+def test_bootstrap_interval_is_scipys_percentile_bootstrap():
+    from scipy.stats import bootstrap
+
+    values = [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+    expected = bootstrap((np.array(values),), np.mean, n_resamples=10_000, method="percentile",
+                         rng=np.random.default_rng(3)).confidence_interval  # fmt: skip
+    assert bootstrap_ci(values, seed=3) == (0.6, expected.low, expected.high)
+
+
 def test_stats_intervals_are_over_seeds_when_there_are_several():
     mean, low, high = bootstrap_ci([0.0, 1.0] * 50)
     assert mean == 0.5 and 0.35 < low < 0.5 < high < 0.65

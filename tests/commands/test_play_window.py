@@ -94,3 +94,17 @@ def test_reset_pause_and_quit_keys(window_and_log):
     assert not window.controller.status().paused
     pg.event.post(pg.event.Event(pg.QUIT))
     assert window.tick() is False
+
+
+def test_play_without_a_display_fails_fast_and_names_serve(monkeypatch, capsys):
+    from yume_gym.commands.play import window
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(window, "open_controller", lambda args: pytest.fail("loaded a model without a display"))
+    monkeypatch.setattr(window.sys, "platform", "linux")
+    assert window.main([]) == 2
+    message = capsys.readouterr().err
+    assert "no display" in message and "yume-gym serve" in message and message.count("\n") == 1
+    assert window.missing_display({"DISPLAY": ":0"}, "linux") is None
+    assert window.missing_display({}, "darwin") is None

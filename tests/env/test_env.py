@@ -134,7 +134,7 @@ def test_image_start_and_render(model, tmp_path):
         obs, info = env.reset(seed=0, options={"image": start, "prompt": "a garden"})
         assert info["start"] == "image+text" and obs.shape == (SIZE, SIZE, 3)
         assert np.array_equal(env.render(), obs)
-    assert env.metadata["render_fps"] == model.fps
+    assert env.metadata["video_fps"] == model.fps and env.metadata["render_fps"] == model.fps / model.chunk_frames
 
 
 def test_image_callable_makes_each_episode_start(model):

@@ -87,7 +87,9 @@ def test_observation_and_info_format():
 
 
 def metadata_ok(env) -> bool:
-    return env.metadata["render_fps"] == 16 and env.metadata["render_modes"] == ["rgb_array"]
+    per_step = 16 / env.unwrapped.frames_per_step  # one render() covers a chunk
+    return (env.metadata["video_fps"] == 16 and env.metadata["render_fps"] == per_step
+            and env.metadata["render_modes"] == ["rgb_array"])
 
 
 def test_action_space_kinds_agree():

@@ -153,6 +153,8 @@ def test_inverse_dynamics_and_eval_write_a_report(runs):
     assert (runs / "docs/results/sample.gif").is_file()
 
 
-def test_missing_dataset_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="yume-gym data procworld"):
-        cli(["train", "codec", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "codec"), *THREADS])
+def test_missing_dataset_is_a_clear_error(tmp_path, capsys):
+    assert cli(["train", "codec", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "codec"), *THREADS]) == 2
+    assert "yume-gym data procworld" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="yume-gym data procworld"):  # a folder without dataset.json
+        cli(["train", "codec", "--data", str(tmp_path), "--out", str(tmp_path / "codec"), *THREADS])

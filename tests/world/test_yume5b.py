@@ -124,7 +124,7 @@ def test_released_settings(native_dir):
 def test_image_start_and_steps(native_dir):
     env = gym.make(ENV_ID, checkpoint_dir=native_dir, **NATIVE)
     assert env.unwrapped.model is load_yume5b(native_dir, **NATIVE)
-    assert env.metadata["render_fps"] == 16
+    assert env.metadata["video_fps"] == 16 and env.metadata["render_fps"] == 16 / CHUNK_FRAMES
     obs, info = env.reset(seed=0, options={"image": IMAGE})
     assert obs.shape == (*SIZE, 3) and obs.dtype == np.uint8 and info["start"] == "image"
     assert info["frames"].shape == (CHUNK_FRAMES, *SIZE, 3)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
+from importlib.metadata import version
 
 # command -> {target or None: "module:function"}
 JOBS: dict[str, dict[str | None, str]] = {
@@ -19,7 +20,7 @@ JOBS: dict[str, dict[str | None, str]] = {
     "serve": {None: "yume_gym.commands.play.server:main"},
     "doctor": {None: "yume_gym.commands.doctor:main"},
     "eval": {None: "yume_gym.evaluation.report:main", "codec": "yume_gym.evaluation.codec_quality:main"},
-    "export": {None: "yume_gym.commands.export:main"},
+    "export": {None: "yume_gym.commands.export:main", "minari": "yume_gym.commands.export_minari:main"},
     "data": {"procworld": "procworld.dataset:main"},
     "train": {
         "codec": "yume_gym.train.codec:main",
@@ -27,10 +28,13 @@ JOBS: dict[str, dict[str | None, str]] = {
         "distill": "yume_gym.train.distill:main",
         "idm": "yume_gym.train.inverse_dynamics:main",
     },
+    # the agents (top-level agents/, installed as yume_gym_agents) sit above yume_gym: named here, never imported
+    "agents": {job: f"yume_gym_agents.{job}:main" for job in ("train_ppo", "evaluate", "curves", "side_by_side")},
     "bench": {
         "generator": "yume_gym.commands.bench.generator:main",
         "env": "yume_gym.commands.bench.env:main",
         "episode": "yume_gym.commands.bench.episode:main",
+        "startup": "yume_gym.commands.bench.startup:main",
         "procworld": "procworld.bench:main",
     },
 }
@@ -41,10 +45,11 @@ SUMMARIES = {
     "serve": "explore a generated world live from a web page, e.g. over an SSH tunnel (needs [play])",
     "doctor": "check a released Yume-5B checkpoint directory from file headers, without loading weights",
     "eval": "measure a world model against procworld on held-out scenes (`eval codec`: a codec on held-out clips)",
-    "export": "re-save a world-model bundle for shipping (weights stored as float16, guidance fixed)",
+    "export": "re-save a world-model bundle for shipping (float16 weights); `export minari`: recordings as a Minari dataset",
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
-    "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, episode, procworld)",
+    "agents": "train and score RL agents, dream against ground truth (targets: train_ppo, evaluate, curves, side_by_side)",
+    "bench": "run a benchmark and write its table under runs/bench/ (targets: generator, env, episode, procworld, startup)",
 }
 
 
@@ -54,7 +59,7 @@ def _resolve(spec: str) -> Callable[[list[str]], int]:
 
 
 def _usage() -> str:
-    lines = ["usage: yume-gym <command> [<target>] [options]", "", "commands:"]
+    lines = ["usage: yume-gym <command> [<target>] [options] | yume-gym --version", "", "commands:"]
     for command, summary in SUMMARIES.items():
         lines.append(f"  {command:<8} {summary}")
     lines.append("\nRun `yume-gym <command> [<target>] --help` for a command's options.")
@@ -66,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
+        return 0
+    if argv[0] == "--version":
+        print(f"yume-gym {version('yume-gym')}")
         return 0
     command, rest = argv[0], argv[1:]
     if command not in JOBS:

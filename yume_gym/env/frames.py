@@ -3,7 +3,9 @@
 Every yume-gym env puts the whole generated chunk in ``info["frames"]``. Wrappers that look at
 frames (rewards, the recorder) read them with :func:`step_frames`, which falls back to the
 observation for envs that only return images: a ``(H, W, 3)`` frame becomes a chunk of one,
-a ``(T, H, W, 3)`` chunk observation is used as it is.
+a ``(T, H, W, 3)`` chunk observation is used as it is. :func:`chunk_metadata` sets the frame
+rates: ``render_fps`` is steps per second (one ``render()`` call covers a chunk, so Gymnasium's
+``RecordVideo`` and ``HumanRendering`` play at real speed), ``video_fps`` the chunk's own rate.
 """
 
 from __future__ import annotations
@@ -11,6 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+
+def chunk_metadata(metadata: dict[str, Any], fps: float, frames_per_step: int) -> dict[str, Any]:
+    """``metadata`` with ``video_fps`` = ``fps`` (frames) and ``render_fps`` = steps per second."""
+    return {**metadata, "render_fps": fps / frames_per_step, "video_fps": fps}
+
+
+def video_fps(metadata: dict[str, Any]) -> float | None:
+    """The frame rate of the frames in ``info["frames"]``: ``video_fps``, else ``render_fps``."""
+    return metadata.get("video_fps", metadata.get("render_fps"))
 
 
 def check_frames(frames: Any, name: str = "frames") -> np.ndarray:

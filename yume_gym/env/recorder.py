@@ -49,7 +49,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from yume_gym.actions import NUM_ACTIONS, describe_action
 from yume_gym.atomic_file import atomic_path, write_text_atomic
-from yume_gym.env.frames import step_frames
+from yume_gym.env.frames import step_frames, video_fps
 
 
 def episode_video_path(path_or_dir: str | os.PathLike, episode: int) -> Path:
@@ -160,7 +160,8 @@ class ChunkRecorder(gym.Wrapper):
     - ``path_or_dir``: a directory (one ``episode-NNNN.mp4`` per episode) or a ``.mp4`` path
       (see the module docstring for the naming rule and the crash-safety design).
     - ``overlay``: draw the held keys (e.g. "W+A ←") and the event text on the frames.
-    - ``fps``: the video's frame rate; defaults to ``env.metadata["render_fps"]``.
+    - ``fps``: the video's frame rate; defaults to the chunk's rate, ``env.metadata["video_fps"]``
+      (else ``render_fps``).
     - ``publish_every``: publish the video every this many steps (1: after every chunk).
 
     :attr:`video_paths` lists the videos written so far. ``close()`` finalises the open episode.
@@ -175,7 +176,7 @@ class ChunkRecorder(gym.Wrapper):
         publish_every: int = 1,
     ) -> None:
         super().__init__(env)
-        fps = env.metadata.get("render_fps") if fps is None else fps
+        fps = video_fps(env.metadata) if fps is None else fps
         if fps is None:
             raise ValueError("the env's metadata has no 'render_fps'; pass fps= to ChunkRecorder")
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:

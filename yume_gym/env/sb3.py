@@ -2,8 +2,9 @@
 
 SB3 cannot take a Gymnasium ``VectorEnv``; this adapter gives it the batched world (one
 forward per step for all envs) with SB3's conventions: ``reset()`` returns observations only,
-episodes reset within the ending step, and each env's info carries ``terminal_observation``
-and ``TimeLimit.truncated``.
+episodes reset within the ending step, and each ending info carries ``terminal_observation``,
+``TimeLimit.truncated`` and ``episode`` (return, length, time, as SB3's ``Monitor``), so PPO
+logs ``rollout/ep_rew_mean``.
 
 >>> from stable_baselines3 import PPO
 >>> venv = YumeWorldSB3VecEnv(num_envs=2, frame_size=48, max_episode_steps=4)
@@ -12,6 +13,8 @@ and ``TimeLimit.truncated``.
 
 from __future__ import annotations
 
+import inspect
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,8 +36,9 @@ class YumeWorldSB3VecEnv(VecEnv):
 
     Pass ``venv`` (built with ``autoreset_mode=AutoresetMode.SAME_STEP``) or the vector env's
     arguments (``num_envs``, ``checkpoint``, ``frame_size``, ``max_episode_steps``, ...).
-    Attributes and methods reached through ``get_attr``/``env_method`` are the vector env's,
-    shared by every row.
+    Attributes reached through ``get_attr``/``set_attr`` are the vector env's, shared by every
+    row. ``env_method`` honours ``indices`` for methods that take ``rows`` (``set_event``) or
+    one ``row`` (``get_state``, ``set_state``); other methods act on every row at once.
     """
 
     def __init__(self, venv: YumeWorldVectorEnv | None = None, **kwargs: Any) -> None:
@@ -46,12 +50,17 @@ class YumeWorldSB3VecEnv(VecEnv):
             raise ValueError("the vector env must use autoreset_mode=AutoresetMode.SAME_STEP for stable-baselines3")
         self.venv = venv
         self._actions: np.ndarray | None = None
+        self._episode_returns = np.zeros(venv.num_envs)
+        self._episode_lengths = np.zeros(venv.num_envs, dtype=np.int64)
+        self._started_at = time.time()
         super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
 
     def reset(self) -> VecEnvObs:
         options = self._options[0] or None
         obs, infos = self.venv.reset(seed=self._seeds[0], options=options)
         self.reset_infos = split_vector_info(infos, self.num_envs)
+        self._episode_returns[:] = 0
+        self._episode_lengths[:] = 0
         self._reset_seeds()
         self._reset_options()
         return obs
@@ -65,9 +74,15 @@ class YumeWorldSB3VecEnv(VecEnv):
         obs, rewards, terminated, truncated, infos = self.venv.step(self._actions)
         self._actions = None
         dones = terminated | truncated
+        self._episode_returns += rewards
+        self._episode_lengths += 1
         row_infos = split_vector_info(infos, self.num_envs)
         for row in np.flatnonzero(dones):
             final = dict(row_infos[row].pop("final_info", {}))
+            final["episode"] = {"r": float(self._episode_returns[row]), "l": int(self._episode_lengths[row]),
+                                "t": round(time.time() - self._started_at, 6)}  # fmt: skip
+            self._episode_returns[row] = 0
+            self._episode_lengths[row] = 0
             final["terminal_observation"] = row_infos[row].pop("final_obs")
             final["TimeLimit.truncated"] = bool(truncated[row] and not terminated[row])
             self.reset_infos[row] = row_infos[row]
@@ -81,11 +96,32 @@ class YumeWorldSB3VecEnv(VecEnv):
         return [getattr(self.venv, attr_name) for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        if not self._all_rows(indices):
+            raise ValueError(
+                f"attribute {attr_name!r} is shared by every row of the batched world; call set_attr without "
+                f"indices (got indices={indices!r})"
+            )
         setattr(self.venv, attr_name, value)
 
     def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:
-        result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
-        return [result for _ in self._get_indices(indices)]
+        method = getattr(self.venv, method_name)
+        rows = list(self._get_indices(indices))
+        parameters = inspect.signature(method).parameters
+        if "rows" in parameters:
+            result = method(*method_args, rows=rows, **method_kwargs)
+            return [result for _ in rows]
+        if "row" in parameters:
+            return [method(row, *method_args, **method_kwargs) for row in rows]
+        if not self._all_rows(indices):
+            raise ValueError(
+                f"{method_name}() acts on every row of the batched world at once; call it without indices "
+                f"(got indices={indices!r})"
+            )
+        result = method(*method_args, **method_kwargs)
+        return [result for _ in rows]
+
+    def _all_rows(self, indices: VecEnvIndices) -> bool:
+        return sorted(set(self._get_indices(indices))) == list(range(self.num_envs))
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
         return [False for _ in self._get_indices(indices)]

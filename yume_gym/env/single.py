@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from yume_gym.env.core import build_core, episode_seeds
+from yume_gym.env.frames import chunk_metadata
 from yume_gym.env.options import EnvOptions
 from yume_gym.world.batch import WorldSnapshot
 
@@ -103,7 +104,7 @@ class YumeWorldEnv(gym.Env):
         self.core, self.task = build_core(options, 1)
         self.model = self.core.model
         self.render_mode = options.render_mode
-        self.metadata = {**self.metadata, "render_fps": self.model.fps}
+        self.metadata = chunk_metadata(self.metadata, self.model.fps, self.model.chunk_frames)
         self.action_space = self.core.single_action_space
         self.observation_space = self.core.single_observation_space
 

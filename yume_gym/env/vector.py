@@ -27,6 +27,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from yume_gym.env.core import build_core, episode_seeds
+from yume_gym.env.frames import chunk_metadata
 from yume_gym.env.options import EnvOptions
 from yume_gym.world.batch import WorldSnapshot
 
@@ -67,7 +68,8 @@ class YumeWorldVectorEnv(VectorEnv):
         self.max_episode_steps = max_episode_steps
         self.autoreset_mode = autoreset_mode
         self.render_mode = render_mode
-        self.metadata = {**self.metadata, "render_fps": self.model.fps, "autoreset_mode": autoreset_mode}
+        self.metadata = chunk_metadata({**self.metadata, "autoreset_mode": autoreset_mode}, self.model.fps,
+                                       self.model.chunk_frames)
         self.single_action_space = self.core.single_action_space
         self.single_observation_space = self.core.single_observation_space
         self.action_space = batch_space(self.single_action_space, num_envs)
@@ -143,6 +145,31 @@ class YumeWorldVectorEnv(VectorEnv):
         """Set (or with None clear) the live event of ``rows`` (default: all)."""
         for row in range(self.num_envs) if rows is None else rows:
             self.core.set_event(row, text)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        """Gymnasium's ``VectorEnv.call``: call (or read) ``name`` once on this batched env, whose
+        methods act on every row (``call("set_event", text)`` sets it everywhere); one result per
+        row: ``render`` gives each row's frame, other results are repeated."""
+        attribute = getattr(self, name)
+        result = attribute(*args, **kwargs) if callable(attribute) else attribute
+        if name == "render" and result is not None:
+            return result
+        return (result,) * self.num_envs
+
+    def get_attr(self, name: str) -> tuple[Any, ...]:
+        """Gymnasium's ``VectorEnv.get_attr``: the attribute, shared by every row, once per row."""
+        return (getattr(self, name),) * self.num_envs
+
+    def set_attr(self, name: str, values: Any) -> None:
+        """Gymnasium's ``VectorEnv.set_attr``: one value, or a list of one per row (all equal, as the
+        rows share their attributes)."""
+        if isinstance(values, (list, tuple)):
+            if len(values) != self.num_envs:
+                raise ValueError(f"set_attr({name!r}) got {len(values)} values for {self.num_envs} envs; pass one per env")
+            if any(value is not values[0] and value != values[0] for value in values):
+                raise ValueError(f"set_attr({name!r}) got different values per row; the rows share {name!r}, pass one value")
+            values = values[0]
+        setattr(self, name, values)
 
     def get_state(self, row: int) -> WorldSnapshot:
         """A snapshot of one row's world (see :meth:`yume_gym.world.batch.WorldBatch.get_state`)."""

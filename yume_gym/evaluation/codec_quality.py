@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from procworld.clips import load_clips, split_held_out
+from procworld.clips import MAKE_DATASET, load_clips, split_held_out
 
 from yume_gym.atomic_file import write_text_atomic
 from yume_gym.env.rewards import HUES, HueInView
 from yume_gym.evaluation.metrics import psnr
-from yume_gym.model.codec import LatentCodec, load_codec, round_trip
-from yume_gym.options import option, parse_args
+from yume_gym.model.codec import MAKE_CODEC, LatentCodec, load_codec, round_trip
+from yume_gym.options import inputs_exist, option, parse_args
 
 EVAL_FILE = "codec_eval.json"
 
@@ -60,6 +60,8 @@ def evaluate(codec: LatentCodec, frames: np.ndarray, device: torch.device) -> di
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym eval codec``; returns the exit status."""
     args = parse_args(CodecEvalArgs, argv, "yume-gym eval codec", __doc__.splitlines()[0])
+    if not inputs_exist("yume-gym eval codec", [(args.codec, "trained codec (--codec)", MAKE_CODEC), (args.data, "procworld dataset (--data)", MAKE_DATASET)]):
+        return 2
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     codec = load_codec(args.codec, device=device).eval()

@@ -30,7 +30,7 @@ from yume_gym.evaluation.rollouts import (
     chunk_latency,
     generate,
 )
-from yume_gym.options import option, parse_args
+from yume_gym.options import inputs_exist, option, parse_args
 from yume_gym.model.codec import round_trip
 from yume_gym.world.bundle import WorldModel, load_world_model, with_generation
 
@@ -51,7 +51,7 @@ class EvalArgs:
     teacher_guidance: float = option(3.0, "classifier-free guidance of the teacher rows (the distillation's)")
     window: int = option(8, "history latents of the short-window ablation")
     seed: int = option(HELD_OUT_SEED, "seed of the held-out scenes")
-    out: str = option("docs/results.md", "report file (plots and the sample video go beside it)")
+    out: str = option("runs/eval/results.md", "report file (plots and the sample video go beside it)")
     threads: int = option(2, "CPU threads")
 
 
@@ -185,6 +185,13 @@ def sample_video(truth: np.ndarray, generated: np.ndarray, fps: int, path: Path)
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym eval``; returns the exit status."""
     args = parse_args(EvalArgs, argv, "yume-gym eval", __doc__.splitlines()[0])
+    inputs = [(args.idm, "action classifier (--idm)",
+               "train one with `yume-gym data procworld --clips 1500 --frames 65 --align 4 --out data/procworld` then "
+               "`yume-gym train idm --data data/procworld --out runs/idm`, or pass --idm FILE")]
+    inputs += [(path, f"world-model bundle ({flag})", f"pass {flag} DIR of a saved bundle")
+               for path, flag in ((args.model, "--model"), (args.teacher, "--teacher")) if path is not None]
+    if not inputs_exist("yume-gym eval", inputs):
+        return 2
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     media = out.with_suffix("")

@@ -284,6 +284,9 @@ def save_codec(codec: LatentCodec, path: str | os.PathLike) -> Path:
     return save_weights(codec, path, CODEC_KIND, codec.config)
 
 
+MAKE_CODEC = "train one with `yume-gym train codec --data data/procworld --out runs/codec` or pass --codec FILE"
+
+
 def load_codec(
     path: str | os.PathLike,
     device: torch.device | str | None = None,

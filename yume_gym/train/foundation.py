@@ -21,19 +21,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from procworld.clips import MAKE_DATASET
 from procworld.events import event_phrases
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from yume_gym.actions import NUM_ACTIONS, SpeedSuffix, caption_for_action
 from yume_gym.model import PRESETS, YumeDiT, build_generator
-from yume_gym.model.codec import load_codec
+from yume_gym.model.codec import MAKE_CODEC, load_codec
 from yume_gym.model.config import GeneratorConfig
 from yume_gym.model.text_encoder import TextEncoder, TextEncoderConfig
 from yume_gym.model.word_tokenizer import learn_vocabulary
 from yume_gym.world.residual_flow import measure_residual_scale, to_flow_space
 from yume_gym.sampling import flow_matching_loss, sample_training_sigmas
-from yume_gym.options import option, parse_args
+from yume_gym.options import inputs_exist, option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.chunks import sample_batch
 from yume_gym.train.latents import LatentClips, encode_dataset, load_latents
@@ -178,6 +179,13 @@ def export_bundle(trainee: nn.Module, codec_path: str, chunk_latents: int, speed
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym train foundation``; returns the exit status."""
     args = parse_args(FoundationArgs, argv, "yume-gym train foundation", __doc__.splitlines()[0])
+    encoded = (Path(args.out) / LATENTS_FILE).is_file()  # a resumed run has its latents already
+    inputs = [] if encoded else [(args.data, "procworld dataset (--data)", MAKE_DATASET),
+                                 (args.codec, "trained codec (--codec)", MAKE_CODEC)]
+    if args.init is not None:
+        inputs.append((args.init, "world-model bundle (--init)", "pass --init DIR of a trained bundle"))
+    if not inputs_exist("yume-gym train foundation", inputs):
+        return 2
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out, device = Path(args.out), torch.device(args.device)

@@ -1,1 +1,1 @@
-"""Benchmarks behind `yume-gym bench`: each prints a table and writes it to docs/benchmarks/."""
+"""Benchmarks behind `yume-gym bench`: each prints a table and writes it under runs/bench/ (or --out)."""

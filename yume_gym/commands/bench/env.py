@@ -3,7 +3,7 @@
 Measures the single env (steps/s and generated frames/s) and the vector env for several N
 (one batched forward per step for all N worlds), and its speedup over stepping N separate
 single envs (N times the single-env step time). Prints a table and writes it to
-``docs/benchmarks/env.md``.
+``--out`` (default ``runs/bench/env.md``; the repository keeps its tables in ``docs/benchmarks/``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=8, help="timed steps per measurement")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps before each measurement")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--out", default="docs/benchmarks/env.md", help="markdown table to write ('' to skip)")
+    p.add_argument("--out", default="runs/bench/env.md", help="markdown table to write ('' to skip)")
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     if not args.sizes or min(args.sizes) < 1 or args.steps < 1 or args.warmup < 0:

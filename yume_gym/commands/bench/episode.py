@@ -7,7 +7,7 @@ history grows by one chunk's latents per step up to the cap, and the tokens it m
 (:func:`yume_gym.model.tscm.history_token_count`) with it, so the cap decides whether a step's
 cost stays flat as the episode goes on. Prints a table of the median step time over
 blocks of chunks with the history tokens each block ends on, and writes it to
-``docs/benchmarks/episode.md``.
+``--out`` (default ``runs/bench/episode.md``; the repository keeps its tables in ``docs/benchmarks/``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--block", type=int, default=16, help="chunks per block of the table (median over each)")
     p.add_argument("--caps", default="0,64", help="comma-separated history caps in latents (0: the model's own)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--out", default="docs/benchmarks/episode.md", help="markdown table to write ('' to skip)")
+    p.add_argument("--out", default="runs/bench/episode.md", help="markdown table to write ('' to skip)")
     args = p.parse_args(argv)
     try:
         args.caps = [int(c) for c in args.caps.split(",") if c]

@@ -6,7 +6,7 @@ three history modes: (a) TSCM with the channel branch, (b) TSCM without the chan
 Each chunk's text and history are embedded once (:meth:`YumeDiT.condition`) and reused by
 its sampler steps, as the environments do. Prints a table of per-chunk latency (median of
 ``--repeats`` runs) with the number of history tokens each chunk attends to, and writes it
-to ``docs/benchmarks/generator-grid<side>.md`` with a plot beside it (``.png``).
+to ``<--out>/generator-grid<side>.md`` (default folder ``runs/bench``) with a plot beside it (``.png``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated history modes of {list(MODES)}")
     parser.add_argument("--repeats", type=int, default=3, help="episodes per mode; the median is kept")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"), help="output folder")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
     args = parser.parse_args(argv)
     modes = args.modes.split(",")
     unknown = [m for m in modes if m not in MODES]

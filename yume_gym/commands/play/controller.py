@@ -32,6 +32,7 @@ from yume_gym.actions import describe_action
 from yume_gym.events import validate_event_text
 from yume_gym.commands.play.held_keys import HeldKeys
 from yume_gym.commands.play.playback import Chunk, ChunkPlayback
+from yume_gym.env.frames import video_fps
 from yume_gym.env.recorder import ChunkRecorder
 
 _RESET = "reset"
@@ -82,14 +83,14 @@ class PlayController:
     - ``seed``, ``options``: every reset uses them (``R`` restarts the same world).
     - ``recorder``: the :class:`~yume_gym.env.recorder.ChunkRecorder` inside ``env``, if any, that
       :meth:`toggle_recording` switches (the session builds it switched off).
-    - ``fps``: playback rate (default: ``env.metadata["render_fps"]``).
+    - ``fps``: playback rate (default: the chunk's rate, ``env.metadata["video_fps"]``).
 
     Call :meth:`start` to begin (the first chunk is the reset) and :meth:`close` to stop.
     """
 
     def __init__(self, env: gym.Env, seed: int | None = None, options: dict[str, Any] | None = None,
                  recorder: ChunkRecorder | None = None, fps: float | None = None) -> None:
-        fps = env.metadata.get("render_fps") if fps is None else fps
+        fps = video_fps(env.metadata) if fps is None else fps
         if fps is None:
             raise ValueError("the env's metadata has no 'render_fps'; pass fps= to PlayController")
         self.env = env

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -184,9 +185,25 @@ class PlayWindow:
         self.screen.blit(box, (0, 0 if top else self.screen.get_height() - height))
 
 
+def missing_display(environ: dict[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Why no window can open here (Linux with neither X11 nor Wayland), or None."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if environ.get("SDL_VIDEODRIVER") or not platform.startswith("linux"):
+        return None  # a chosen SDL driver, or a desktop OS that always has a screen
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("yume-gym play: no display here (DISPLAY and WAYLAND_DISPLAY are unset), so no window can open; "
+            "run `yume-gym serve` instead and open its page through an SSH tunnel (README, 'Play it live')")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym play``; returns the exit status."""
     args = parse_args(argv)
+    problem = missing_display()
+    if problem is not None:  # fail before loading a model, not after minutes without a window
+        print(problem, file=sys.stderr)
+        return 2
     import_play_dependency("pygame")  # fail with the install hint before loading a model
     controller = open_controller(args)
     model = controller.env.unwrapped.model
