@@ -139,6 +139,9 @@ class YumeWorldVectorEnv(VectorEnv):
             return None
         return tuple(self.core.render(row) for row in range(self.num_envs))
 
+    def close_extras(self, **kwargs: Any) -> None:
+        self.core.close()
+
     def set_event(self, text: str | None, rows: Sequence[int] | None = None) -> None:
         """Set (or with None clear) the live event of ``rows`` (default: all)."""
         for row in range(self.num_envs) if rows is None else rows:
