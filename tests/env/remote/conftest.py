@@ -13,6 +13,12 @@ SERVER = {"num_cpus_per_server": 0, "threads": 1, "timeout_s": 60}
 
 
 @pytest.fixture(scope="session")
+def server_settings():
+    """What every test server is started with: no CPU reserved, one torch thread, 60 s timeout."""
+    return dict(SERVER)
+
+
+@pytest.fixture(scope="session")
 def ray_session():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray

@@ -9,6 +9,7 @@ or silent server raises :class:`WorldServerError` naming it, and the next ``rese
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from yume_gym.env.options import EnvOptions
 from yume_gym.env.remote.pool import ServerHandle, WorldServerPool, require, server_env_options
 from yume_gym.env.remote.server import UnknownAttachmentError
 from yume_gym.env.tasks import Task, task_setup
+
+RESTART_POLL_S = 0.2  # how often an attaching client asks again for a restarting server
 
 
 class WorldServerError(RuntimeError):
@@ -55,9 +58,14 @@ class RemoteWorldCore:
         self._attach()
 
     def _attach(self) -> None:
+        """Take rows on the least loaded server, waiting up to the timeout for one that restarts."""
         ray = require("ray")
-        errors = []
-        for server in self.pool.least_loaded():
+        errors, deadline = [], time.monotonic() + self.pool.timeout_s
+        servers = self.pool.least_loaded()
+        while not servers and time.monotonic() < deadline:
+            time.sleep(RESTART_POLL_S)
+            servers = self.pool.least_loaded()
+        for server in servers:
             ref = server.actor.attach.remote(self.sent_options, self._group, self.num_worlds, self._wants_frames)
             try:
                 reply = ray.get(ref, timeout=self.pool.timeout_s)
