@@ -105,3 +105,11 @@ def test_vector_env_and_sb3_adapter_run_their_rows_on_a_server(pool):
     obs, rewards, dones, infos = venv.step(np.array([3, 4]))
     assert dones.all() and infos[0]["terminal_observation"].shape == (40, 40, 3)
     venv.close()
+
+
+def test_a_server_s_actor_handle_serves_like_its_pool(pool):
+    env = gym.make("yume_gym/YumeWorld-v0", server=pool.servers[0].actor)
+    env.reset(seed=2)
+    assert env.unwrapped.core.server.name == "test-world-server-0"
+    assert env.step(9)[4]["step"] == 1
+    env.close()

@@ -53,7 +53,7 @@ class WorldServerPool:
             return server
         ray = require("ray")
         if isinstance(server, ray.actor.ActorHandle):
-            return cls((ServerHandle(server, f"actor {server._actor_id.hex()}"),))
+            return cls((ServerHandle(server, repr(server)),))  # the server's own name comes with attach()
         raise TypeError(f"server must be a WorldServerPool from start_servers() or a world server's Ray actor "
                         f"handle, got {type(server).__name__}")
 
