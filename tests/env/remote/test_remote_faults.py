@@ -44,3 +44,17 @@ def test_a_call_past_the_timeout_fails_and_the_rows_need_a_reset(pool):
         env.unwrapped.step(0)
     env.reset(seed=0)
     env.close()
+
+
+def test_clients_go_to_the_least_loaded_server_and_a_full_pool_says_so(ray_session, server_settings):
+    pool = start_servers(2, rows=1, name="test-pair-server", **server_settings)
+    first = gym.make("yume_gym/YumeWorld-v0", server=pool)
+    second = gym.make("yume_gym/YumeWorld-v0", server=pool)
+    assert {first.unwrapped.core.server.name, second.unwrapped.core.server.name} == {
+        "test-pair-server-0", "test-pair-server-1"}
+    with pytest.raises(WorldServerError, match="could take 1 rows: .*has 0 of 1 rows free"):
+        gym.make("yume_gym/YumeWorld-v0", server=pool)
+    first.close()
+    third = gym.make("yume_gym/YumeWorld-v0", server=pool)
+    assert third.unwrapped.core.server.name == first.unwrapped.core.server.name
+    pool.shutdown()

@@ -18,7 +18,7 @@ import numpy as np
 
 from yume_gym.env.options import EnvOptions
 from yume_gym.env.remote.pool import ServerHandle, WorldServerPool, require, server_env_options
-from yume_gym.env.remote.server import UnknownAttachmentError
+from yume_gym.env.remote.server import ServerFullError, UnknownAttachmentError
 from yume_gym.env.tasks import Task, task_setup
 
 RESTART_POLL_S = 0.2  # how often an attaching client asks again for a restarting server
@@ -71,7 +71,7 @@ class RemoteWorldCore:
                 reply = ray.get(ref, timeout=self.pool.timeout_s)
                 break
             except ray.exceptions.RayTaskError as err:
-                if not isinstance(err.cause, RuntimeError):
+                if not isinstance(err.cause, ServerFullError):
                     raise err.cause from None  # the options themselves are wrong
                 errors.append(str(err.cause))
             except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as err:
@@ -112,6 +112,7 @@ class RemoteWorldCore:
         try:
             obs, infos = self._call("reset", *args)
         except (UnknownAttachmentError, WorldServerError):
+            self.close()  # rows of a server that is still up go back to it
             self._attach()
             obs, infos = self._call("reset", *args)
         for row in rows:

@@ -62,6 +62,10 @@ class ServerOptions:
             raise ValueError(f"timeout_s={self.timeout_s!r} must be a positive number of seconds")
 
 
+class ServerFullError(RuntimeError):
+    """The server has fewer free rows than a client asked for."""
+
+
 class UnknownAttachmentError(LookupError):
     """The server does not know the client's rows: it restarted, or the env was closed."""
 
@@ -138,7 +142,7 @@ class WorldServer:
     async def attach(self, options: EnvOptions, group: str, num_rows: int, wants_frames: bool) -> dict[str, Any]:
         """Give a client ``num_rows`` rows run with ``options`` (equal ``group`` keys share a core)."""
         if num_rows > len(self._free):
-            raise RuntimeError(f"world server {self.name!r} has {len(self._free)} of {self.options.rows} rows free, "
+            raise ServerFullError(f"world server {self.name!r} has {len(self._free)} of {self.options.rows} rows free, "
                                f"{num_rows} asked; start more servers or more rows (start_servers(rows=...))")
         core = await self._run(self._core_for, options, group)
         attachment_id = uuid.uuid4().hex
