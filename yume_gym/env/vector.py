@@ -140,7 +140,8 @@ class YumeWorldVectorEnv(VectorEnv):
         return tuple(self.core.render(row) for row in range(self.num_envs))
 
     def close_extras(self, **kwargs: Any) -> None:
-        self.core.close()
+        if hasattr(self, "core"):  # a constructor that raised made none
+            self.core.close()
 
     def set_event(self, text: str | None, rows: Sequence[int] | None = None) -> None:
         """Set (or with None clear) the live event of ``rows`` (default: all)."""
