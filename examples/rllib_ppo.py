@@ -1,9 +1,9 @@
 """PPO on RLlib with world-model envs stepping through Ray world servers.
 
-    python examples/rllib_ppo.py --iterations 20 --env-runners 4
-    python examples/rllib_ppo.py --servers 4 --num-gpus 4 --rows 16   # one server per GPU
+    python examples/rllib_ppo.py --iterations 20
+    python examples/rllib_ppo.py --num-gpus 4 --rows 16 --env-runners 16   # four servers, one per GPU
 
-``--servers`` world servers (one per GPU with ``--num-gpus``) batch the steps of every env of
+``--servers`` world servers (``--num-gpus`` of them, one per GPU) batch the steps of every env of
 ``--env-runners`` RLlib env runners (RLlib's current API stack); the learner trains a CNN on
 the frames, rewarded by the "reach-red" task. See docs/scale-out.md for clusters.
 """
@@ -31,10 +31,10 @@ def float_frames(env: gym.Env) -> gym.Env:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--iterations", type=int, default=20, help="PPO training iterations")
-    p.add_argument("--servers", type=int, default=1, help="world servers (one per GPU when --num-gpus > 0)")
+    p.add_argument("--servers", type=int, default=1, help="world servers on CPUs (without --num-gpus)")
     p.add_argument("--rows", type=int, default=16, help="worlds each server holds")
-    p.add_argument("--num-gpus", type=int, default=0, help="GPUs for the servers, one each (0: CPU servers)")
-    p.add_argument("--server-cpus", type=float, default=1, help="CPUs Ray reserves for each server")
+    p.add_argument("--num-gpus", type=int, default=0, help="GPUs for world servers: one server on each (0: CPU servers)")
+    p.add_argument("--server-cpus", type=float, default=0, help="CPUs Ray reserves for each server (0: shared)")
     p.add_argument("--env-runners", type=int, default=2, help="RLlib env runners (processes)")
     p.add_argument("--envs-per-runner", type=int, default=1, help="envs in each env runner")
     p.add_argument("--checkpoint", default=None, help="world model bundle directory (default: the embedded model)")
@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> list[float]:
     """Train; returns each iteration's mean episode return (NaN before the first episode ends)."""
     args = parse_args(argv)
     if not ray.is_initialized():
-        ray.init(address=args.address, include_dashboard=False)
-    pool = start_servers(args.servers, checkpoint=args.checkpoint, rows=args.rows,
+        ray.init(address=args.address)
+    pool = start_servers(args.num_gpus or args.servers, checkpoint=args.checkpoint, rows=args.rows,
                          num_gpus_per_server=1 if args.num_gpus else 0, num_cpus_per_server=args.server_cpus)
     env_name = register_rllib_env("yume_gym/YumeWorld-v0", wrappers=[float_frames])
     config = (

@@ -113,3 +113,7 @@ def test_a_server_s_actor_handle_serves_like_its_pool(pool):
     assert env.unwrapped.core.server.name == "test-world-server-0"
     assert env.step(9)[4]["step"] == 1
     env.close()
+
+
+def test_a_cpu_cluster_gets_cpu_servers(pool, ray_session):
+    assert ray_session.get(pool.servers[0].actor.device.remote()) == "cpu"

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_rllib_ppo_example_trains_through_a_server(ray_session, capsys):
     example = runpy.run_path(str(ROOT / "examples" / "rllib_ppo.py"))
-    returns = example["main"](["--iterations", "2", "--server-cpus", "0", "--env-runners", "2", "--rows", "4",
+    returns = example["main"](["--iterations", "2", "--env-runners", "2", "--rows", "4",
                                "--frame-size", "42", "--episode-steps", "4", "--batch", "16", "--minibatch", "8",
                                "--epochs", "1"])  # fmt: skip
     assert len(returns) == 2 and all(math.isfinite(r) for r in returns)

@@ -135,6 +135,10 @@ class WorldServer:
         self._stats = ServerStats()
 
     # ------------------------------------------------------------------------- attaching
+    def device(self) -> str:
+        """The device the model runs on."""
+        return str(self.model.device)
+
     def load(self) -> int:
         """Rows attached now."""
         return self.options.rows - len(self._free)
