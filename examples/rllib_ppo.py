@@ -4,8 +4,9 @@
     python examples/rllib_ppo.py --num-gpus 4 --rows 16 --env-runners 16   # four servers, one per GPU
 
 ``--servers`` world servers (``--num-gpus`` of them, one per GPU) batch the steps of every env of
-``--env-runners`` RLlib env runners (RLlib's current API stack); the learner trains a CNN on
-the frames, rewarded by the "reach-red" task. See docs/scale-out.md for clusters.
+``--env-runners`` RLlib env runners (RLlib's current API stack; each runner's
+``--envs-per-runner`` envs are one batched vector env); the learner trains a CNN on the frames,
+rewarded by the "reach-red" task. See docs/scale-out.md for clusters.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from yume_gym.env.remote.rllib import register_rllib_env
 TASK = "reach-red"
 
 
-def float_frames(env: gym.Env) -> gym.Env:
+def float_frames(env: gym.Env | gym.vector.VectorEnv) -> gym.Env | gym.vector.VectorEnv:
     """Frames as float32 in [0, 1]: RLlib's default CNN takes no uint8."""
-    return gym.wrappers.RescaleObservation(gym.wrappers.DtypeObservation(env, np.float32), np.float32(0), np.float32(1))
+    wrappers = gym.wrappers.vector if isinstance(env, gym.vector.VectorEnv) else gym.wrappers
+    return wrappers.RescaleObservation(wrappers.DtypeObservation(env, np.float32), np.float32(0), np.float32(1))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-gpus", type=int, default=0, help="GPUs for world servers: one server on each (0: CPU servers)")
     p.add_argument("--server-cpus", type=float, default=0, help="CPUs Ray reserves for each server (0: shared)")
     p.add_argument("--env-runners", type=int, default=2, help="RLlib env runners (processes)")
-    p.add_argument("--envs-per-runner", type=int, default=1, help="envs in each env runner")
+    p.add_argument("--envs-per-runner", type=int, default=4, help="envs in each env runner")
     p.add_argument("--checkpoint", default=None, help="world model bundle directory (default: the embedded model)")
     p.add_argument("--frame-size", type=int, default=64, help="observation frame side (RLlib's CNN: 42, 64, 84, 96)")
     p.add_argument("--episode-steps", type=int, default=50, help="episode length")
@@ -61,6 +63,7 @@ def main(argv: list[str] | None = None) -> list[float]:
         .environment(env_name, env_config={"server": pool, "task": TASK, "action_space": "compact",
                                            "frame_size": args.frame_size, "max_episode_steps": args.episode_steps})
         .env_runners(num_env_runners=args.env_runners, num_envs_per_env_runner=args.envs_per_runner,
+                     gym_env_vectorize_mode="vector_entry_point",  # a runner's envs: one request a step
                      rollout_fragment_length="auto")
         .training(train_batch_size_per_learner=args.batch, minibatch_size=args.minibatch,
                   num_epochs=args.epochs, lr=5e-4, gamma=0.95)
