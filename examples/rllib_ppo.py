@@ -35,7 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--iterations", type=int, default=20, help="PPO training iterations")
     p.add_argument("--servers", type=int, default=1, help="world servers on CPUs (without --num-gpus)")
     p.add_argument("--rows", type=int, default=16, help="worlds each server holds")
-    p.add_argument("--num-gpus", type=int, default=0, help="GPUs for world servers: one server on each (0: CPU servers)")
+    p.add_argument("--num-gpus", type=int, default=0,
+                   help="GPUs for world servers: one server on each (0: CPU servers)")
     p.add_argument("--server-cpus", type=float, default=0, help="CPUs Ray reserves for each server (0: shared)")
     p.add_argument("--env-runners", type=int, default=2, help="RLlib env runners (processes)")
     p.add_argument("--envs-per-runner", type=int, default=4, help="envs in each env runner")

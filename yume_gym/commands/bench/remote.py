@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default="docs/benchmarks/remote.md", help="markdown table to write ('' to skip)")
     args = p.parse_args(argv)
     args.clients = [int(k) for k in args.clients.split(",") if k]
-    if not args.clients or min(args.clients) < 1 or args.steps < 1 or args.warmup < 0 or args.threads < 1 or args.rounds < 1:
+    if not args.clients or min(args.clients) < 1 or min(args.steps, args.threads, args.rounds) < 1 or args.warmup < 0:
         p.error("--clients must be positive integers, --steps, --threads and --rounds >= 1, --warmup >= 0")
     return args
 

@@ -8,6 +8,7 @@ or silent server raises :class:`WorldServerError` naming it, and the next ``rese
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from yume_gym.env.options import EnvOptions
-from yume_gym.env.remote.pool import ServerHandle, WorldServerPool, require, server_env_options
+from yume_gym.env.remote.pool import ServerHandle, WorldServerPool, require
 from yume_gym.env.remote.server import ServerFullError, UnknownAttachmentError
 from yume_gym.env.tasks import Task, task_setup
 
@@ -78,7 +79,8 @@ class RemoteWorldCore:
                 errors.append(f"{server.name}: {type(err).__name__}")
         else:
             names = [s.name for s in self.pool.servers]
-            raise WorldServerError(f"no world server of {names} could take {self.num_worlds} rows: {errors or 'none answered'}")
+            raise WorldServerError(f"no world server of {names} could take {self.num_worlds} rows: "
+                                   f"{errors or 'none answered'}")
         self.server = ServerHandle(server.actor, reply["server"])
         self._attachment = reply["attachment"]
         self.model = ServedModel(reply["model"], reply["fps"], reply["chunk_frames"])
@@ -153,3 +155,12 @@ class RemoteWorldCore:
 def _digest(value: Any) -> str:
     """A key for ``value`` (equal options give equal keys, so their requests batch together)."""
     return hashlib.sha256(require("ray").cloudpickle.dumps(value)).hexdigest()
+
+
+def server_env_options(options: EnvOptions) -> EnvOptions:
+    """What a client sends its server: its options without ``server``; the model is the server's."""
+    if options.checkpoint is not None or options.device != "cpu" or options.dtype != EnvOptions.dtype:
+        raise ValueError("with server=, the world model is the server's: drop checkpoint=, device= and dtype= "
+                         "(choose them with start_servers(checkpoint=..., dtype=...))")
+    return dataclasses.replace(options, server=None)
+

@@ -13,7 +13,6 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from yume_gym.env.options import EnvOptions
 from yume_gym.env.remote.server import ServerOptions, ServerStats, WorldServer
 
 RAY_HINT = 'the world servers run on Ray: pip install "yume-gym[ray]"'
@@ -119,10 +118,3 @@ def start_servers(num_servers: int = 1, options: ServerOptions | None = None, **
     ray.get([s.actor.load.remote() for s in servers], timeout=options.timeout_s)  # the models have loaded
     return WorldServerPool(tuple(servers), options.timeout_s)
 
-
-def server_env_options(options: EnvOptions) -> EnvOptions:
-    """What a client sends its server: its options without ``server``; the model is the server's."""
-    if options.checkpoint is not None or options.device != "cpu" or options.dtype != EnvOptions.dtype:
-        raise ValueError("with server=, the world model is the server's: drop checkpoint=, device= and dtype= "
-                         "(choose them with start_servers(checkpoint=..., dtype=...))")
-    return dataclasses.replace(options, server=None)

@@ -84,8 +84,15 @@ class _Request:
     kind: str  # "reset" or "step"
     attachment: _Attachment
     rows: list[int]  # the client's row indices
-    args: tuple  # reset: (seeds, options, options_key); step: (actions,)
     future: asyncio.Future
+    actions: list[Any] = field(default_factory=list)  # step: one per row
+    seeds: list[int] = field(default_factory=list)  # reset: one per row
+    options: dict[str, Any] | None = None  # reset options
+    options_key: str = ""  # equal reset options, equal keys: they start in one batch
+
+    def batch_key(self) -> tuple[str, str, str]:
+        """Requests with equal keys run in one core call."""
+        return self.kind, self.attachment.group, self.options_key
 
 
 @dataclass
@@ -173,7 +180,8 @@ class WorldServer:
         """Start the client's ``rows`` on ``seeds``; batched with resets of equal options."""
         attachment = self._attachment(attachment_id)
         rows = self._check_rows(attachment, rows)
-        obs, infos = await self._submit("reset", attachment, rows, (list(seeds), options, options_key))
+        obs, infos = await self._submit(_Request("reset", attachment, rows, self._future(), seeds=list(seeds),
+                                                 options=options, options_key=options_key))
         attachment.started.update(rows)
         return obs, infos
 
@@ -188,13 +196,17 @@ class WorldServer:
             to_action_id(action, kind)  # a bad action fails its own request only
         if len(actions) != len(rows):
             raise ValueError(f"got {len(actions)} actions for {len(rows)} envs; pass one per env")
-        return await self._submit("step", attachment, rows, (list(actions),))
+        return await self._submit(_Request("step", attachment, rows, self._future(), actions=list(actions)))
 
-    async def _submit(self, kind: str, attachment: _Attachment, rows: list[int], args: tuple):
+    @staticmethod
+    def _future() -> asyncio.Future:
+        return asyncio.get_running_loop().create_future()
+
+    async def _submit(self, request: _Request):
+        """Queue ``request`` for the next batch and wait for its share of the results."""
         if self._arrived is None:
             self._arrived = asyncio.Event()
             asyncio.get_running_loop().create_task(self._serve())
-        request = _Request(kind, attachment, rows, args, asyncio.get_running_loop().create_future())
         self._pending.append(request)
         self._arrived.set()
         return await request.future
@@ -220,11 +232,8 @@ class WorldServer:
 
     def _run_batch(self, batch: list[_Request]) -> list[tuple[_Request, Any]]:
         """Run ``batch`` as one core call per group of compatible requests."""
-        def group_of(r: _Request) -> tuple:
-            return (r.kind, r.attachment.group, r.args[2] if r.kind == "reset" else "")
-
         outcomes = []
-        for _, same in groupby(sorted(batch, key=group_of), key=group_of):
+        for _, same in groupby(sorted(batch, key=_Request.batch_key), key=_Request.batch_key):
             same = list(same)
             try:
                 outcomes += zip(same, self._run_group(same))
@@ -237,11 +246,11 @@ class WorldServer:
         core = self._cores[first.attachment.group]
         slots = [r.attachment.slots[row] for r in requests for row in r.rows]
         if first.kind == "reset":
-            results = core.reset(slots, [s for r in requests for s in r.args[0]], first.args[1])
+            results = core.reset(slots, [s for r in requests for s in r.seeds], first.options)
             self._stats.resets += 1
         else:
             t0 = time.perf_counter()
-            results = core.step(slots, [a for r in requests for a in r.args[0]])
+            results = core.step(slots, [a for r in requests for a in r.actions])
             self._count_step(len(slots), results[-1], time.perf_counter() - t0)
         split, start = [], 0
         for r in requests:
