@@ -9,6 +9,7 @@ from gymnasium.vector import AutoresetMode
 
 import yume_gym  # noqa: F401
 from yume_gym.env.remote.client import RemoteWorldCore
+from yume_gym.env.remote.pool import start_servers
 from yume_gym.env.sb3 import YumeWorldSB3VecEnv
 
 
@@ -117,3 +118,8 @@ def test_a_server_s_actor_handle_serves_like_its_pool(pool):
 
 def test_a_cpu_cluster_gets_cpu_servers(pool, ray_session):
     assert ray_session.get(pool.servers[0].actor.device.remote()) == "cpu"
+
+
+def test_asking_for_more_gpus_than_the_cluster_has_is_refused(ray_session):
+    with pytest.raises(ValueError, match=r"2 servers of num_gpus_per_server=1 need 2 GPUs; the Ray cluster has 0"):
+        start_servers(2, num_gpus_per_server=1)

@@ -104,9 +104,12 @@ def start_servers(num_servers: int = 1, options: ServerOptions | None = None, **
     ray = require("ray")
     if not ray.is_initialized():
         ray.init()
-    gpus = options.num_gpus_per_server
+    gpus, cluster_gpus = options.num_gpus_per_server, ray.cluster_resources().get("GPU", 0)
     if gpus is None:
-        gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+        gpus = 1 if cluster_gpus >= 1 else 0
+    if gpus * num_servers > cluster_gpus:
+        raise ValueError(f"{num_servers} servers of num_gpus_per_server={gpus} need {gpus * num_servers} GPUs; "
+                         f"the Ray cluster has {cluster_gpus:g}: start fewer servers or add GPU nodes")
     actor = ray.remote(WorldServer)
     servers = []
     for i in range(num_servers):
@@ -115,6 +118,11 @@ def start_servers(num_servers: int = 1, options: ServerOptions | None = None, **
                                max_restarts=options.max_restarts, max_concurrency=1000,
                                ).remote(options, name, "cuda" if gpus else "cpu")
         servers.append(ServerHandle(handle, name))
-    ray.get([s.actor.load.remote() for s in servers], timeout=options.timeout_s)  # the models have loaded
+    try:
+        ray.get([s.actor.load.remote() for s in servers], timeout=options.timeout_s)  # the models have loaded
+    except ray.exceptions.GetTimeoutError:
+        raise TimeoutError(f"world servers {[s.name for s in servers]} did not start within timeout_s="
+                           f"{options.timeout_s} s (waiting for free CPUs or GPUs, or a slow model load); "
+                           "see `ray status`") from None
     return WorldServerPool(tuple(servers), options.timeout_s)
 
