@@ -123,3 +123,10 @@ def test_a_cpu_cluster_gets_cpu_servers(pool, ray_session):
 def test_asking_for_more_gpus_than_the_cluster_has_is_refused(ray_session):
     with pytest.raises(ValueError, match=r"2 servers of num_gpus_per_server=1 need 2 GPUs; the Ray cluster has 0"):
         start_servers(2, num_gpus_per_server=1)
+
+
+def test_the_yume5b_id_runs_on_the_server_s_model(pool):
+    env = gym.make("yume_gym/Yume5B-v0", server=pool, frame_size=32)
+    assert env.reset(seed=0)[0].shape == (32, 32, 3)
+    assert env.step(9)[4]["step"] == 1
+    env.close()
