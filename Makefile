@@ -11,7 +11,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install "$(TORCH_SPEC)"
-	$(PY) -m pip install -e ".[test,play]"
+	$(PY) -m pip install -e ".[test,play,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -35,6 +35,7 @@ JOBS: dict[str, dict[str | None, str]] = {
         "env": "yume_gym.commands.bench.env:main",
         "episode": "yume_gym.commands.bench.episode:main",
         "startup": "yume_gym.commands.bench.startup:main",
+        "remote": "yume_gym.commands.bench.remote:main",
         "procworld": "procworld.bench:main",
     },
 }
@@ -49,7 +50,7 @@ SUMMARIES = {
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
     "agents": "train and score RL agents, dream against ground truth (targets: train_ppo, evaluate, curves, side_by_side)",
-    "bench": "run a benchmark and write its table under runs/bench/ (targets: generator, env, episode, procworld, startup)",
+    "bench": "run a benchmark and write its table under runs/bench/ (targets: generator, env, episode, remote, procworld, startup)",
 }
 
 

@@ -204,6 +204,13 @@ class WorldEnvCore:
         frames = resize_frames(frames, self.obs_size)
         return frames[:, 0] if self.observation_mode == "frame" else frames
 
+    def is_started(self, row: int) -> bool:
+        """Whether ``row`` has been reset."""
+        return self.world.is_started(row)
+
+    def close(self) -> None:
+        """Nothing to release: the world model is shared (a remote core gives its rows back)."""
+
     def render(self, row: int) -> np.ndarray:
         """The last frame of ``row``'s latest chunk, (H, W, 3) uint8 at the model's resolution."""
         return self.world.last_chunk(row).frames[0, -1].copy()
@@ -236,8 +243,14 @@ def build_core(options: EnvOptions, num_worlds: int) -> tuple[WorldEnvCore, Task
     """The core of an env of ``num_worlds`` rows and its task, from the env's options.
 
     The world model comes from :func:`resolve_world_model`; the reward, threshold and prompts
-    of ``options.task`` from :func:`yume_gym.env.tasks.task_setup`.
+    of ``options.task`` from :func:`yume_gym.env.tasks.task_setup`. With ``options.server``,
+    the rows live on that world server instead (:mod:`yume_gym.env.remote`).
     """
+    if options.server is not None:
+        from yume_gym.env.remote.client import RemoteWorldCore  # Ray only for remote envs
+
+        core = RemoteWorldCore(options, num_worlds)
+        return core, core.task
     setup = task_setup(options.task, options.reward_fn, options.terminate_at_reward, options.prompt)
     resolved = dataclasses.replace(options, reward_fn=setup.reward_fn,
                                    terminate_at_reward=setup.terminate_at_reward, prompt=setup.prompt)

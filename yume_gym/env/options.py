@@ -47,6 +47,8 @@ class EnvOptions:
     """the default event schedule [(step, text), ...]"""
     render_mode: str | None = None
     """None or "rgb_array" (the last frame at the model's resolution)"""
+    server: Any = None
+    """a WorldServerPool (start_servers) or a world server's Ray actor: the rows run there, batched"""
 
     @classmethod
     def build(cls, options: EnvOptions | None = None, **kwargs: Any) -> EnvOptions:

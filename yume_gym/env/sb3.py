@@ -35,7 +35,8 @@ class YumeWorldSB3VecEnv(VecEnv):
     """SB3 view of a same-step-autoreset :class:`YumeWorldVectorEnv`.
 
     Pass ``venv`` (built with ``autoreset_mode=AutoresetMode.SAME_STEP``) or the vector env's
-    arguments (``num_envs``, ``checkpoint``, ``frame_size``, ``max_episode_steps``, ...).
+    arguments (``num_envs``, ``checkpoint``, ``frame_size``, ``max_episode_steps``, ...;
+    ``server=pool`` runs the rows on a world server, see :mod:`yume_gym.env.remote`).
     Attributes reached through ``get_attr``/``set_attr`` are the vector env's, shared by every
     row. ``env_method`` honours ``indices`` for methods that take ``rows`` (``set_event``) or
     one ``row`` (``get_state``, ``set_state``); other methods act on every row at once.

@@ -79,6 +79,8 @@ class YumeWorldEnv(gym.Env):
     - ``task``: a task name or :class:`yume_gym.env.tasks.Task` instead of ``reward_fn``.
     - ``image``, ``prompt``, ``events``: the default start of every episode.
     - ``render_mode``: None or ``"rgb_array"`` (the last frame at the model's resolution).
+    - ``server``: a world-server pool from :func:`yume_gym.env.remote.start_servers`: the
+      world runs there, batched with the server's other envs (same spaces, seeds and infos).
 
     ``info`` holds ``frames`` (the whole chunk, ``(T, H, W, 3)`` uint8), ``caption``, ``event``,
     ``action_id``, ``step`` and ``timings``. ``set_event(text)`` changes the event live;
@@ -114,7 +116,7 @@ class YumeWorldEnv(gym.Env):
         return obs[0], infos[0]
 
     def step(self, action: Any):
-        if not self.core.world.is_started(0):
+        if not self.core.is_started(0):
             raise RuntimeError("step() was called before reset(); call env.reset() first")
         obs, rewards, terminated, infos = self.core.step([0], [action])
         return obs[0], float(rewards[0]), bool(terminated[0]), False, infos[0]
@@ -123,19 +125,22 @@ class YumeWorldEnv(gym.Env):
         if self.render_mode is None:
             gym.logger.warn("render() called with render_mode=None; make the env with render_mode='rgb_array'")
             return None
-        if not self.core.world.is_started(0):
+        if not self.core.is_started(0):
             raise RuntimeError("render() was called before reset(); call env.reset() first")
         return self.core.render(0)
 
+    def close(self) -> None:
+        self.core.close()
+
     def set_event(self, text: str | None) -> None:
         """Make ``text`` the active event from the next step on; None clears it."""
-        if not self.core.world.is_started(0):
+        if not self.core.is_started(0):
             raise RuntimeError("set_event() was called before reset(); call env.reset() first")
         self.core.set_event(0, text)
 
     def get_state(self) -> dict[str, Any]:
         """A snapshot of the episode (world and ``np_random``) for :meth:`set_state`."""
-        if not self.core.world.is_started(0):
+        if not self.core.is_started(0):
             raise RuntimeError("get_state() was called before reset(); call env.reset() first")
         return {"world": self.core.get_state(0), "np_random": self.np_random.bit_generator.state}
 

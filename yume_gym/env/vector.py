@@ -141,6 +141,10 @@ class YumeWorldVectorEnv(VectorEnv):
             return None
         return tuple(self.core.render(row) for row in range(self.num_envs))
 
+    def close_extras(self, **kwargs: Any) -> None:
+        if hasattr(self, "core"):  # a constructor that raised made none
+            self.core.close()
+
     def set_event(self, text: str | None, rows: Sequence[int] | None = None) -> None:
         """Set (or with None clear) the live event of ``rows`` (default: all)."""
         for row in range(self.num_envs) if rows is None else rows:

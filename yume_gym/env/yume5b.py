@@ -5,6 +5,7 @@ running the world model :func:`yume_gym.world.released.load_yume5b` builds; only
 chosen differs::
 
     env = gym.make("yume_gym/Yume5B-v0", checkpoint_dir="Yume-5B-720P")
+    env = gym.make("yume_gym/Yume5B-v0", server=pool)  # pool = start_servers(checkpoint=Yume5BOptions(...))
     envs = gym.make_vec("yume_gym/Yume5B-v0", num_envs=4, checkpoint_dir="Yume-5B-720P")
 """
 
@@ -68,6 +69,11 @@ def released_env_options(options: EnvOptions | None, yume5b: Yume5BOptions | Non
     if "checkpoint" in kwargs:
         raise TypeError(f"{ENV_ID} takes checkpoint_dir=DIR, not checkpoint= (the bundle argument of yume_gym/YumeWorld-v0)")
     loader_fields = {f.name for f in dataclasses.fields(Yume5BOptions)}
+    if kwargs.get("server") is not None or (options is not None and options.server is not None):
+        if yume5b is not None or loader_fields & set(kwargs):
+            raise TypeError(f"{ENV_ID} with server= runs the server's model: pass checkpoint_dir= and the loader's "
+                            "options to start_servers(checkpoint=Yume5BOptions(...)), not to the env")
+        return EnvOptions.build(options, **kwargs)
     loader = Yume5BOptions.build(yume5b, **{k: v for k, v in kwargs.items() if k in loader_fields})
     if loader.checkpoint_dir is None:
         raise ValueError(f"{ENV_ID} needs checkpoint_dir=DIR: {DOWNLOAD_HINT} (check it with `yume-gym doctor DIR`)")
