@@ -12,8 +12,9 @@ the timestep modulates each token (shift/scale/gate). The head runs on the chunk
 history outputs are dropped. Layer names match the released Wan2.2 / Yume checkpoints, so
 loading them is a name-for-name copy. The network knows no noise schedule.
 
-Precision: the residual stream and the modulation stay in float32 (as the released code does
-under autocast); linear layers and attention run in the parameters' dtype.
+Precision: the residual stream, the time embedding, the modulation and the head run in float32
+whatever the parameters' dtype (the released code's float32 autocast regions); the other linear
+layers and attention run in the parameters' dtype.
 """
 
 from __future__ import annotations
@@ -31,6 +32,19 @@ from yume_gym.model.attention import Attention, LayerNorm, RMSNorm
 from yume_gym.model.channel_branch import ChannelFusion, fusion_positions, patchify_history
 from yume_gym.model.config import GeneratorConfig
 from yume_gym.model.rope import grid_positions, rope_cos_sin
+
+
+def float32_forward(module: nn.Module, x: Tensor) -> Tensor:
+    """``module(x)`` computed in float32: linear layers use float32 copies of their weights
+    (a bfloat16 model's time embedding and head then round as the release's do)."""
+    if isinstance(module, nn.Sequential):
+        for layer in module:
+            x = float32_forward(layer, x)
+        return x
+    if isinstance(module, nn.Linear):
+        bias = None if module.bias is None else module.bias.float()
+        return F.linear(x.float(), module.weight.float(), bias)
+    return module(x.float())
 
 
 def sinusoidal_embedding(t: Tensor, dim: int) -> Tensor:
@@ -91,7 +105,7 @@ class Head(nn.Module):
     def forward(self, x: Tensor, e: Tensor) -> Tensor:
         """x (B, N, dim) float32, e (B, 1 or N, dim) float32 -> (B, N, out_dim * prod(patch))."""
         shift, scale = (self.modulation.float() + e.unsqueeze(2)).unbind(2)  # (B, ., dim)
-        return self.head((self.norm(x) * (1 + scale) + shift).to(self.modulation.dtype))
+        return float32_forward(self.head, self.norm(x) * (1 + scale) + shift)  # float32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,15 +254,14 @@ class YumeDiT(nn.Module):
         Only two timesteps occur per row (0 for history, t for the chunk), so the MLPs run on
         those and the result is repeated per token.
         """
-        dtype = self.patch_embedding.weight.dtype
         t = timestep[:, None]  # (B, 1)
         if n_hist:
             t = torch.cat([torch.zeros_like(t), t], dim=1)  # (B, 2)
-        features = sinusoidal_embedding(t, self.config.freq_dim).to(dtype)  # (B, S, freq_dim)
-        e = self.time_embedding(features)  # (B, S, dim)
-        e0 = self.time_projection(e).float().unflatten(2, (6, self.config.dim))  # (B, S, 6, dim)
+        features = sinusoidal_embedding(t, self.config.freq_dim)  # (B, S, freq_dim) float32
+        e = float32_forward(self.time_embedding, features)  # (B, S, dim)
+        e0 = float32_forward(self.time_projection, e).unflatten(2, (6, self.config.dim))  # (B, S, 6, dim)
         counts = torch.tensor([n_hist, n_chunk] if n_hist else [n_chunk], device=e0.device)
-        return e[:, -1:].float(), e0.repeat_interleave(counts, dim=1)
+        return e[:, -1:], e0.repeat_interleave(counts, dim=1)
 
     def _fusion_inputs(self, history: Tensor | None, grid: tuple, n_hist: int) -> tuple | None:
         """(z_linear, rope of the fused sequence, n_hist) for the channel branch; None when off."""
