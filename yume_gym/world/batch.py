@@ -22,8 +22,9 @@ Starting a world (every start yields an *opening chunk*, so every episode begins
 
 Captions: the action part is :func:`yume_gym.actions.caption_for_action` (with the model's
 speed suffix); the second part is the prompt (it describes the world, so it stays in every
-caption of the episode) followed by the active event text. The two parts go to the text
-encoder separately, as in Yume's training, so the 81 action embeddings are cached.
+caption of the episode) followed by the active event text. By default the two parts go to the
+text encoder separately, as in Yume's training, so the 81 action embeddings are cached; with
+``caption_composition="joined"`` (Yume-5B) they go as one string, as the released inference.
 Guidance (``GenerationConfig.guidance`` and the per-part scales of :mod:`yume_gym.world.guidance`)
 runs each row once more per active term, under that term's caption, in the same batched pass.
 
@@ -63,6 +64,7 @@ from yume_gym.images import ImageLike, prepare_image
 from yume_gym.world.residual_flow import from_flow_space
 from yume_gym.sampling import combine_guided, noise_like, sample
 from yume_gym.world.bundle import WorldModel
+from yume_gym.world.captions import Caption, caption_text, compose
 
 NOOP_ACTION = 0
 
@@ -201,15 +203,19 @@ class WorldBatch:
         """Sample one chunk per row (grouped by history length), append it, decode it."""
         model, sessions = self.model, [self._session(r) for r in rows]
         t0 = time.perf_counter()
+        g = model.generation
+
+        def encode(captions: list[Caption]) -> Tensor:  # (n, L, D), one or two parts per caption
+            return model.text_encoder.encode_batch(compose(captions, g.caption_composition))
+
         texts = [(caption_for_action(a, model.speed), scene_text(s.prompt, s.event))
                  for a, s in zip(action_ids, sessions)]
-        context = model.text_encoder.encode_batch(texts).to(model.device, model.dtype)  # (n, L, D)
-        g = model.generation
+        context = encode(texts).to(model.device, model.dtype)  # (n, L, D)
         terms = caption_guidance_terms(
             {"text": g.guidance, "movement": g.movement_guidance, "rotation": g.rotation_guidance,
              "event": g.event_guidance},
             action_ids, [s.prompt for s in sessions], [s.event for s in sessions], context,
-            lambda a: caption_for_action(a, model.speed), model.text_encoder.encode_batch,
+            lambda a: caption_for_action(a, model.speed), encode,
         )
         t1 = _clock(model.device)
         latents = torch.empty((len(rows), *model.chunk_latent_shape), device=model.device, dtype=model.dtype)
@@ -226,7 +232,7 @@ class WorldBatch:
             session.history = _append_history(session.history, latents[i], model.max_history_latents)
             session.last_latents = latents_cpu[i]
             session.last_frames = frames_np[i]
-            session.last_caption = " ".join(t for t in texts[i] if t)
+            session.last_caption = caption_text(texts[i], g.caption_composition)
         t3 = time.perf_counter()
         return {"text_s": t1 - t0, "sample_s": t2 - t1, "decode_s": t3 - t2, "total_s": t3 - t0}
 

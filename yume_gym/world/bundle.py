@@ -47,6 +47,7 @@ from yume_gym.model.text_encoder import (
 )
 from yume_gym.model.tscm import MAX_HISTORY
 from yume_gym.sampling import FlowSchedule
+from yume_gym.world.captions import check_composition
 
 if TYPE_CHECKING:  # the released components pull in diffusers: imported for type hints only
     from yume_gym.model.umt5 import UMT5TextEncoder
@@ -88,6 +89,9 @@ class GenerationConfig:
     ``residual_scale`` None (the release) samples the chunk's latents; a number samples their
     change from the last history latent in units of it (models trained with ``--residual``,
     :mod:`yume_gym.world.residual_flow`).
+    ``caption_composition`` is "split" (action caption and scene text encoded separately, as
+    trained) or "joined" (one string per chunk, as the released inference;
+    :mod:`yume_gym.world.captions`).
     """
 
     frame_height: int = 64
@@ -105,8 +109,10 @@ class GenerationConfig:
     rotation_guidance: float = 1.0
     event_guidance: float = 1.0
     residual_scale: float | None = None
+    caption_composition: str = "split"
 
     def __post_init__(self) -> None:
+        check_composition(self.caption_composition)
         for name in ("frame_height", "frame_width", "chunk_latents", "fps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
