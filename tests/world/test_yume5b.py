@@ -297,3 +297,18 @@ def test_unknown_caption_composition_names_the_choices(native_dir):
         load_yume5b(native_dir, **{**NATIVE, "caption_composition": "both"})
     with pytest.raises(ValueError, match=rf"caption_composition='concat' is not known; {choices}"):
         GenerationConfig(caption_composition="concat")
+
+
+def test_fast_step_options_reach_the_released_generator(native_dir):
+    pytest.importorskip("torchao", reason="int8 quantisation needs torchao (the quant extra)")
+    model = load_yume5b(native_dir, **{**NATIVE, "quantize": "int8"})
+    assert model.generation.quantize == "int8" and model.generator.quantization == "int8"
+    assert load_yume5b(native_dir, **NATIVE).generator.quantization is None  # a separate copy
+    env = gym.make(ENV_ID, checkpoint_dir=native_dir, **{**NATIVE, "quantize": "int8"})
+    env.reset(seed=0, options={"image": IMAGE})
+    assert env.step(0)[0].shape == (*SIZE, 3)
+    assert "quantize" not in model.generation.to_dict()  # a run-time setting, never saved
+    with pytest.raises(ValueError, match=r"compile='fast' is not known; use None or one of \['default', "):
+        load_yume5b(native_dir, **{**NATIVE, "compile": "fast"})
+    with pytest.raises(ValueError, match=r"quantize='int4' is not known; use None or one of \['int8', 'fp8'\]"):
+        load_yume5b(native_dir, **{**NATIVE, "quantize": "int4"})

@@ -28,7 +28,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from yume_gym.model import tscm
-from yume_gym.model.attention import Attention, LayerNorm, RMSNorm
+from yume_gym.model.attention import Attention, LayerNorm, RMSNorm, fast_attention
 from yume_gym.model.channel_branch import ChannelFusion, fusion_positions, patchify_history
 from yume_gym.model.config import GeneratorConfig
 from yume_gym.model.rope import grid_positions, rope_cos_sin
@@ -53,6 +53,9 @@ def sinusoidal_embedding(t: Tensor, dim: int) -> Tensor:
     freqs = 10000.0 ** (-torch.arange(half, dtype=torch.float64, device=t.device) / half)
     angles = t.to(torch.float64)[..., None] * freqs  # (..., half)
     return torch.cat([angles.cos(), angles.sin()], dim=-1).float()
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
 
 
 class Block(nn.Module):
@@ -155,6 +158,9 @@ class YumeDiT(nn.Module):
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(c.dim, 6 * c.dim))
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.num_layers))
         self.head = Head(c)
+        self._block_calls: list = list(self.blocks)  # compiled wrappers after compile_blocks
+        self.compile_mode: str | None = None
+        self.quantization: str | None = None  # set by yume_gym.model.quantize.quantize_blocks
         for name, conv in tscm.coarse_embeddings(c.in_dim, c.dim, c.patch_size).items():
             self.add_module(name, conv)
         if c.channel_branch:
@@ -190,6 +196,24 @@ class YumeDiT(nn.Module):
         self.config = dataclasses.replace(
             self.config, **{k: v for k, v in changes.items() if v is not None})
 
+    def compile_blocks(self, mode: str | None) -> None:
+        """Run each transformer block through ``torch.compile(block, mode=mode)`` (regional
+        compilation: one block's graph, reused by all of them); None runs them eagerly.
+
+        ``mode`` is one of :data:`COMPILE_MODES`; "reduce-overhead" also captures CUDA graphs,
+        so it needs the generator on a CUDA device. Weights and state dict are unchanged.
+        """
+        if mode is not None and mode not in COMPILE_MODES:
+            raise ValueError(f"compile={mode!r} is not a torch.compile mode here; use None or one of {list(COMPILE_MODES)}")
+        device = self.patch_embedding.weight.device
+        if mode == "reduce-overhead" and device.type != "cuda":
+            raise ValueError(f"compile='reduce-overhead' captures CUDA graphs; this generator is on {device}: "
+                             "use compile='default' or move the model to a CUDA device")
+        if mode == self.compile_mode:
+            return
+        self._block_calls = list(self.blocks) if mode is None else [torch.compile(b, mode=mode) for b in self.blocks]
+        self.compile_mode = mode
+
     def history_token_count(self, num_history: int, latent_hw: tuple[int, int]) -> int:
         """Tokens that the history embedding makes for ``num_history`` latents of ``latent_hw``."""
         c = self.config
@@ -218,8 +242,11 @@ class YumeDiT(nn.Module):
         if n_hist:
             stream = torch.cat([conditioning.history_tokens, chunk_tokens], dim=1)  # (B, L, dim)
         e_chunk, e0 = self._time_modulation(timestep, n_hist, chunk_tokens.shape[1])
-        for block in self.blocks:
-            stream = block(stream, e0, conditioning.text, conditioning.rope, conditioning.fusion)  # (B, L, dim)
+        if self.compile_mode == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()  # each forward replays the graphs anew
+        with fast_attention(x.device):
+            for block in self._block_calls:
+                stream = block(stream, e0, conditioning.text, conditioning.rope, conditioning.fusion)  # (B, L, dim)
 
         out = self.head(stream[:, n_hist:], e_chunk)  # (B, N, out_dim * pt*ph*pw)
         (f, h, w), (pt, ph, pw) = conditioning.grid, c.patch_size

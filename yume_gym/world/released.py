@@ -47,7 +47,6 @@ from yume_gym.model.tscm import MAX_HISTORY
 from yume_gym.model.umt5 import find_text_encoder, load_umt5
 from yume_gym.model.wan_vae import find_vae, load_wan_vae
 from yume_gym.world.bundle import GenerationConfig, WorldModel, resolve_dtype
-from yume_gym.world.captions import check_composition
 
 RESOLUTIONS: dict[str, tuple[int, int]] = {"704x1280": (704, 1280), "544x960": (544, 960)}
 DEFAULT_RESOLUTION = "704x1280"
@@ -175,6 +174,10 @@ class Yume5BOptions:
     """"joined" (one string per chunk, as the released inference) or "split" (as trained)"""
     speed: SpeedSuffix | None = RELEASED_SPEED
     """the speed sentence of the action captions (None leaves it out)"""
+    compile: str | None = None
+    """torch.compile mode of the DiT blocks: None (eager), "default", "reduce-overhead" (CUDA graphs)"""
+    quantize: str | None = None
+    """torchao weight quantisation of the DiT blocks' linears: None, "int8" or "fp8" (CUDA, sm >= 8.9)"""
 
     @classmethod
     def build(cls, options: Yume5BOptions | None = None, **kwargs: Any) -> Yume5BOptions:
@@ -188,7 +191,7 @@ class Yume5BOptions:
     def cache_key(self) -> tuple:
         return (str(self.checkpoint_dir), str(self.device), self.dtype, self.resolution, self.frame_size_override,
                 bool(self.offload_text_encoder), bool(self.vae_tiling), _config_key(self.vae_config),
-                _config_key(self.text_config), self.caption_composition, self.speed)
+                _config_key(self.text_config), self.caption_composition, self.speed, self.compile, self.quantize)
 
 
 def _read(directory: Path, options: Yume5BOptions) -> WorldModel:
@@ -204,7 +207,7 @@ def _read(directory: Path, options: Yume5BOptions) -> WorldModel:
     except ValueError as err:
         raise ValueError(f"{err}\n{doctor_hint(directory)}") from err
     generation = released_generation(frame_size, caption_composition=options.caption_composition,
-                                     speed=options.speed)
+                                     speed=options.speed, compile=options.compile, quantize=options.quantize)
     return WorldModel(generator, codec, text_encoder, generation,
                       is_trained=True, source=f"Yume-5B {str(directory)!r}")
 
@@ -225,7 +228,8 @@ def load_yume5b(source: str | os.PathLike | Yume5BOptions, **overrides: Any) -> 
     base = source if isinstance(source, Yume5BOptions) else Yume5BOptions(checkpoint_dir=source)
     options = Yume5BOptions.build(base, **overrides)
     resolution_size(options.resolution, options.frame_size_override)  # a bad resolution fails before any file is read
-    check_composition(options.caption_composition)
+    GenerationConfig(caption_composition=options.caption_composition, compile=options.compile,
+                     quantize=options.quantize)  # unknown values fail before any file is read
     directory = _checked_directory(options.checkpoint_dir)
     options = dataclasses.replace(
         options, checkpoint_dir=directory, dtype=resolve_dtype(options.dtype),
