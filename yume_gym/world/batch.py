@@ -87,13 +87,14 @@ class WorldStart:
 class Chunk:
     """One generated chunk for each of n rows.
 
-    ``latents`` (n, C, F, h, w) float32 on the CPU; ``frames`` (n, T, H, W, 3) uint8;
+    ``latents`` (n, C, F, h, w) float32 on the CPU; ``frames`` (n, T, H, W, 3) uint8, or None
+    when they were not decoded;
     ``timings`` in seconds for the whole batch (text encoding, sampling, decoding, total).
     """
 
     rows: list[int]
     latents: Tensor
-    frames: np.ndarray
+    frames: np.ndarray | None
     captions: list[str]
     events: list[str | None]
     steps: list[int]
@@ -111,7 +112,7 @@ class WorldSnapshot:
     event: str | None
     prompt: str | None
     last_latents: Tensor  # (C, F, h, w), CPU
-    last_frames: np.ndarray  # (T, H, W, 3) uint8
+    last_frames: np.ndarray | None  # (T, H, W, 3) uint8, None when not decoded
     last_caption: str
 
 
@@ -149,8 +150,9 @@ class WorldBatch:
         self._sessions: list[_Session | None] = [None] * num_worlds
 
     # ----------------------------------------------------------------------------- starting
-    def start(self, rows: Sequence[int], starts: Sequence[WorldStart]) -> Chunk:
-        """Start (or restart) ``rows``; returns their opening chunk (step 0)."""
+    def start(self, rows: Sequence[int], starts: Sequence[WorldStart], decode: bool = True) -> Chunk:
+        """Start (or restart) ``rows``; returns their opening chunk (step 0). With ``decode``
+        False a text start leaves its frames undecoded (``Chunk.frames`` None)."""
         rows = self._check_rows(rows)
         if len(starts) != len(rows):
             raise ValueError(f"got {len(starts)} starts for {len(rows)} rows; pass one WorldStart per row")
@@ -164,7 +166,7 @@ class WorldBatch:
             self._start_from_images(list(images), np.stack(list(images.values())))
         text_rows = [r for r in rows if r not in images]
         if text_rows:
-            self._generate_and_decode(text_rows, [NOOP_ACTION] * len(text_rows))
+            self._generate_and_decode(text_rows, [NOOP_ACTION] * len(text_rows), decode)
         return self._collect(rows, {"total_s": time.perf_counter() - t0})
 
     def _start_from_images(self, rows: list[int], fitted: np.ndarray) -> None:
@@ -184,8 +186,12 @@ class WorldBatch:
             session.last_caption = ""
 
     # ----------------------------------------------------------------------------- stepping
-    def advance(self, rows: Sequence[int], action_ids: Sequence[int]) -> Chunk:
-        """Advance ``rows`` by one chunk each, row ``rows[i]`` taking ``action_ids[i]`` (0..80)."""
+    def advance(self, rows: Sequence[int], action_ids: Sequence[int], decode: bool = True) -> Chunk:
+        """Advance ``rows`` by one chunk each, row ``rows[i]`` taking ``action_ids[i]`` (0..80).
+
+        With ``decode`` False only latents are made (``Chunk.frames`` None): the next chunk
+        needs only the latent history, so nothing is lost for later steps.
+        """
         rows = self._check_rows(rows)
         if len(action_ids) != len(rows):
             raise ValueError(f"got {len(action_ids)} actions for {len(rows)} rows; pass one per row")
@@ -196,11 +202,11 @@ class WorldBatch:
             session = self._session(row)
             session.step += 1
             _apply_schedule(session)
-        timings = self._generate_and_decode(rows, [int(a) for a in action_ids])
+        timings = self._generate_and_decode(rows, [int(a) for a in action_ids], decode)
         return self._collect(rows, timings)
 
-    def _generate_and_decode(self, rows: list[int], action_ids: list[int]) -> dict[str, float]:
-        """Sample one chunk per row (grouped by history length), append it, decode it."""
+    def _generate_and_decode(self, rows: list[int], action_ids: list[int], decode: bool) -> dict[str, float]:
+        """Sample one chunk per row (grouped by history length), append it, decode it (if ``decode``)."""
         model, sessions = self.model, [self._session(r) for r in rows]
         t0 = time.perf_counter()
         g = model.generation
@@ -224,9 +230,7 @@ class WorldBatch:
             idx = list(group)
             latents[idx] = self._sample_group([sessions[i] for i in idx], context[idx], [t.rows(idx) for t in terms])
         t2 = _clock(model.device)
-        video = self._decode(latents)  # (n, 3, T, H, W) in [-1, 1]
-        frames = ((video.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-        frames_np = rearrange(frames, "n c t h w -> n t h w c").cpu().numpy()  # (n, T, H, W, 3)
+        frames_np = self._decode(latents) if decode else [None] * len(rows)  # (n, T, H, W, 3) uint8
         latents_cpu = latents.float().cpu()
         for i, session in enumerate(sessions):
             session.history = _append_history(session.history, latents[i], model.max_history_latents)
@@ -237,8 +241,8 @@ class WorldBatch:
         return {"text_s": t1 - t0, "sample_s": t2 - t1, "decode_s": t3 - t2, "total_s": t3 - t0}
 
     @torch.no_grad()
-    def _decode(self, latents: Tensor) -> Tensor:
-        """Decode (n, C, F, h, w) latents to video (n, 3, T, H, W), row by row on a CPU.
+    def _decode(self, latents: Tensor) -> np.ndarray:
+        """Decode (n, C, F, h, w) latents to frames (n, T, H, W, 3) uint8, row by row on a CPU.
 
         The codec's activations are large next to the CPU's caches: one row at a time measured
         89 ms per row against 163 ms per row for 16 rows at once (tiny codec, 64x64). Decoding
@@ -246,8 +250,11 @@ class WorldBatch:
         decode the whole batch in one call.
         """
         if latents.device.type != "cpu":
-            return self.model.codec.decode(latents)
-        return torch.cat([self.model.codec.decode(row) for row in latents.split(1)])
+            video = self.model.codec.decode(latents)  # (n, 3, T, H, W) in [-1, 1]
+        else:
+            video = torch.cat([self.model.codec.decode(row) for row in latents.split(1)])
+        frames = ((video.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        return rearrange(frames, "n c t h w -> n t h w c").cpu().numpy()  # (n, T, H, W, 3)
 
     def _sample_group(self, sessions: list[_Session], context: Tensor, terms: list[GuidanceTerm]) -> Tensor:
         """One batched few-step sampling pass for rows whose histories have one length; each
@@ -282,7 +289,7 @@ class WorldBatch:
         return Chunk(
             rows=list(rows),
             latents=torch.stack([s.last_latents for s in sessions]),
-            frames=np.stack([s.last_frames for s in sessions]),
+            frames=None if any(s.last_frames is None for s in sessions) else np.stack([s.last_frames for s in sessions]),
             captions=[s.last_caption for s in sessions],
             events=[s.event for s in sessions],
             steps=[s.step for s in sessions],
@@ -311,7 +318,7 @@ class WorldBatch:
             event=s.event,
             prompt=s.prompt,
             last_latents=s.last_latents.clone(),
-            last_frames=s.last_frames.copy(),
+            last_frames=None if s.last_frames is None else s.last_frames.copy(),
             last_caption=s.last_caption,
         )
 
@@ -335,7 +342,7 @@ class WorldBatch:
             event=snapshot.event,
             prompt=snapshot.prompt,
             last_latents=snapshot.last_latents.clone(),
-            last_frames=snapshot.last_frames.copy(),
+            last_frames=None if snapshot.last_frames is None else snapshot.last_frames.copy(),
             last_caption=snapshot.last_caption,
         )
 
