@@ -85,3 +85,36 @@ def test_attention_prefers_cudnn_and_flash_on_cuda_only():
     assert CUDA_ATTENTION_BACKENDS[:2] == [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION]
     with fast_attention(torch.device("cpu")):  # PyTorch's own choice on a CPU: every kernel allowed
         assert torch.backends.cuda.math_sdp_enabled() and torch.backends.cuda.flash_sdp_enabled()
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.mark.gpu
+@needs_cuda
+@torch.no_grad()
+def test_cuda_graphs_and_fast_attention_match_eager_on_the_gpu():
+    generator = _generator().to("cuda", torch.bfloat16)
+    x, t, context, history = (v.cuda() for v in _tiny_inputs(generator))
+    eager = generator(x, t, context, history).float()
+    generator.compile_blocks("reduce-overhead")
+    for _ in range(3):  # warm-up runs, then graph replays
+        graphed = generator(x, t, context, history).float()
+    torch.testing.assert_close(graphed, eager, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.gpu
+@needs_cuda
+@torch.no_grad()
+def test_fp8_where_the_gpu_supports_it():
+    pytest.importorskip("torchao", reason="fp8 quantisation needs torchao (the quant extra)")
+    generator = _generator().to("cuda", torch.bfloat16)
+    if torch.cuda.get_device_capability() < (8, 9):
+        with pytest.raises(ValueError, match="needs compute capability >= 8.9"):
+            quantize_blocks(generator, "fp8")
+        return
+    x, t, context, history = (v.cuda() for v in _tiny_inputs(generator))
+    reference = generator(x, t, context, history).float()
+    quantize_blocks(generator, "fp8")
+    error = (generator(x, t, context, history).float() - reference).norm() / reference.norm()
+    assert error < 0.1, error
