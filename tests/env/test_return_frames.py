@@ -21,8 +21,12 @@ def _rollout(**kwargs):
     return env, first, [env.step(a) for a in (9, 10, 0)]
 
 
-def test_frame_observations_are_unchanged_without_info_frames():
+def test_frame_observations_are_unchanged_without_info_frames(monkeypatch):
+    decoded = []
+    decode = MODEL.codec.decode
+    monkeypatch.setattr(MODEL.codec, "decode", lambda latents: (decoded.append(latents.shape[2]), decode(latents))[1])
     _, (obs0, info0), steps = _rollout(return_frames=False)
+    assert decoded == [1] * 4  # the codec decodes latents separately: only the last one, for the last frame
     _, (ref0, ref_info0), ref_steps = _rollout()
     assert "frames" not in info0 and "frames" in ref_info0
     assert np.array_equal(obs0, ref0)
@@ -52,5 +56,7 @@ def test_every_world_model_id_and_the_vector_env_accept_it():
     envs.reset(seed=0, options=PROMPT)
     obs, _, _, _, infos = envs.step(np.array([9, 0]))
     assert obs.shape == (2, 32, 32, 3) and "frames" not in infos
+    with pytest.raises(ValueError, match=r"decode='some' is not known; use one of \['all', 'last', 'none'\]"):
+        envs.core.world.advance([0], [0], decode="some")
     with pytest.raises(TypeError, match="return_frames='no' must be True or False"):
         YumeWorldEnv(checkpoint=MODEL, return_frames="no")

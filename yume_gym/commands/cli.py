@@ -32,6 +32,7 @@ JOBS: dict[str, dict[str | None, str]] = {
         "env": "yume_gym.commands.bench.env:main",
         "episode": "yume_gym.commands.bench.episode:main",
         "yume5b": "yume_gym.commands.bench.yume5b:main",
+        "step": "yume_gym.commands.bench.step:main",
         "procworld": "procworld.bench:main",
     },
 }
@@ -45,7 +46,7 @@ SUMMARIES = {
     "export": "re-save a world-model bundle for shipping (weights stored as float16, guidance fixed)",
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
-    "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, episode, yume5b, procworld)",
+    "bench": "run a benchmark and write its table to docs/benchmarks/ (targets: generator, env, step, episode, yume5b, procworld)",
 }
 
 

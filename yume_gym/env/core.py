@@ -106,9 +106,8 @@ class WorldEnvCore:
         self.obs_size = frame_size_pair(options.frame_size, model.frame_size)
         if not isinstance(options.return_frames, bool):
             raise TypeError(f"return_frames={options.return_frames!r} must be True or False")
-        # a latent observation with no frames returned, no reward and no rendering needs no decoding
-        self.decode = options.return_frames or options.observation != "latent" or (
-            reward_fn is not None or options.render_mode is not None)
+        self.decode = _frames_needed(options.return_frames or reward_fn is not None, options.observation,
+                                     options.render_mode)
         self.reward_fn = reward_fn
         stateful = callable(getattr(reward_fn, "reset", None)) and num_worlds > 1
         self._row_rewards = [copy.deepcopy(reward_fn) if stateful else reward_fn for _ in range(num_worlds)]
@@ -230,6 +229,14 @@ class WorldEnvCore:
         """Restore ``row``; returns its observation (of the snapshot's latest chunk)."""
         self.world.set_state(row, snapshot)
         return self.observe(self.world.last_chunk(row))[0]
+
+
+def _frames_needed(whole_chunk: bool, observation: str, render_mode: str | None) -> str:
+    """The ``WorldBatch`` decode mode: "all" when the whole chunk is wanted (info["frames"], a
+    reward), "last" for a frame observation or rendering, "none" for latents alone."""
+    if whole_chunk or observation == "chunk":
+        return "all"
+    return "last" if observation == "frame" or render_mode is not None else "none"
 
 
 def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -67,6 +67,7 @@ from yume_gym.world.bundle import WorldModel
 from yume_gym.world.captions import Caption, caption_text, compose
 
 NOOP_ACTION = 0
+DECODE_MODES = ("all", "last", "none")
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ class WorldStart:
 class Chunk:
     """One generated chunk for each of n rows.
 
-    ``latents`` (n, C, F, h, w) float32 on the CPU; ``frames`` (n, T, H, W, 3) uint8, or None
-    when they were not decoded;
+    ``latents`` (n, C, F, h, w) float32 on the CPU; ``frames`` (n, T, H, W, 3) uint8, only the
+    last frame (T = 1) or None when no more was decoded;
     ``timings`` in seconds for the whole batch (text encoding, sampling, decoding, total).
     """
 
@@ -150,10 +151,11 @@ class WorldBatch:
         self._sessions: list[_Session | None] = [None] * num_worlds
 
     # ----------------------------------------------------------------------------- starting
-    def start(self, rows: Sequence[int], starts: Sequence[WorldStart], decode: bool = True) -> Chunk:
-        """Start (or restart) ``rows``; returns their opening chunk (step 0). With ``decode``
-        False a text start leaves its frames undecoded (``Chunk.frames`` None)."""
+    def start(self, rows: Sequence[int], starts: Sequence[WorldStart], decode: str = "all") -> Chunk:
+        """Start (or restart) ``rows``; returns their opening chunk (step 0). ``decode`` as in
+        :meth:`advance` (for text starts; an image start's frames are the image)."""
         rows = self._check_rows(rows)
+        _check_decode(decode)
         if len(starts) != len(rows):
             raise ValueError(f"got {len(starts)} starts for {len(rows)} rows; pass one WorldStart per row")
         t0 = time.perf_counter()
@@ -186,12 +188,14 @@ class WorldBatch:
             session.last_caption = ""
 
     # ----------------------------------------------------------------------------- stepping
-    def advance(self, rows: Sequence[int], action_ids: Sequence[int], decode: bool = True) -> Chunk:
+    def advance(self, rows: Sequence[int], action_ids: Sequence[int], decode: str = "all") -> Chunk:
         """Advance ``rows`` by one chunk each, row ``rows[i]`` taking ``action_ids[i]`` (0..80).
 
-        With ``decode`` False only latents are made (``Chunk.frames`` None): the next chunk
-        needs only the latent history, so nothing is lost for later steps.
+        ``decode`` is one of :data:`DECODE_MODES`: "all" frames; "last" at least the last frame
+        (only it where the codec decodes latents separately); "none" only latents
+        (``Chunk.frames`` None). The next chunk needs only the latent history either way.
         """
+        _check_decode(decode)
         rows = self._check_rows(rows)
         if len(action_ids) != len(rows):
             raise ValueError(f"got {len(action_ids)} actions for {len(rows)} rows; pass one per row")
@@ -205,8 +209,8 @@ class WorldBatch:
         timings = self._generate_and_decode(rows, [int(a) for a in action_ids], decode)
         return self._collect(rows, timings)
 
-    def _generate_and_decode(self, rows: list[int], action_ids: list[int], decode: bool) -> dict[str, float]:
-        """Sample one chunk per row (grouped by history length), append it, decode it (if ``decode``)."""
+    def _generate_and_decode(self, rows: list[int], action_ids: list[int], decode: str) -> dict[str, float]:
+        """Sample one chunk per row (grouped by history length), append it, decode what ``decode`` asks."""
         model, sessions = self.model, [self._session(r) for r in rows]
         t0 = time.perf_counter()
         g = model.generation
@@ -230,7 +234,12 @@ class WorldBatch:
             idx = list(group)
             latents[idx] = self._sample_group([sessions[i] for i in idx], context[idx], [t.rows(idx) for t in terms])
         t2 = _clock(model.device)
-        frames_np = self._decode(latents) if decode else [None] * len(rows)  # (n, T, H, W, 3) uint8
+        if decode == "last" and model.codec.decodes_latents_separately:
+            frames_np = self._decode(latents[:, :, -1:])[:, -1:]  # (n, 1, H, W, 3): the last frame only
+        elif decode == "none":
+            frames_np = [None] * len(rows)
+        else:
+            frames_np = self._decode(latents)  # (n, T, H, W, 3) uint8
         latents_cpu = latents.float().cpu()
         for i, session in enumerate(sessions):
             session.history = _append_history(session.history, latents[i], model.max_history_latents)
@@ -362,6 +371,11 @@ class WorldBatch:
         if bad or len(set(rows)) != len(rows):
             raise ValueError(f"rows {rows} must be distinct indices in 0..{self.num_worlds - 1}")
         return rows
+
+
+def _check_decode(decode: object) -> None:
+    if decode not in DECODE_MODES:
+        raise ValueError(f"decode={decode!r} is not known; use one of {list(DECODE_MODES)}")
 
 
 def _new_session(start: WorldStart) -> _Session:
