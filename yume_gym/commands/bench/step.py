@@ -10,6 +10,7 @@ shared machine's slow spells fall on all of them. Writes ``docs/benchmarks/step.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -68,19 +69,21 @@ def _fresh_copy(args: argparse.Namespace) -> WorldModel:
 
 
 def time_in_turns(envs: dict[str, YumeWorldEnv], steps: int, warmup: int, device: str) -> dict[str, dict[str, float]]:
-    """Median seconds of each env's ``step`` (and its sampling and decoding parts), the envs
-    taking turns: ``warmup`` untimed rounds, then ``steps`` timed ones, the same actions in all."""
+    """Median seconds of each env's ``step`` (wall and CPU time of this process, and the sampling
+    and decoding parts), the envs taking turns: ``warmup`` untimed rounds, then ``steps`` timed
+    ones, the same actions in all."""
     rng = np.random.default_rng(0)
-    times = {name: {"step": [], "sample": [], "decode": []} for name in envs}
+    times = {name: {"step": [], "cpu": [], "sample": [], "decode": []} for name in envs}
     for i in range(warmup + steps):
         action = int(rng.integers(NUM_ACTIONS))
         for name, env in envs.items():
             sync(device)
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             timings = env.step(action)[4]["timings"]
             sync(device)
             if i >= warmup:
                 times[name]["step"].append(time.perf_counter() - t0)
+                times[name]["cpu"].append(time.process_time() - cpu0)
                 times[name]["sample"].append(timings.sample_s)
                 times[name]["decode"].append(timings.decode_s)
     return {name: {k: statistics.median(v) for k, v in t.items()} for name, t in times.items()}
@@ -97,23 +100,28 @@ def main(argv: list[str] | None = None) -> int:
         own = model if compile_mode is None else with_generation(_fresh_copy(args), compile=compile_mode)
         envs[name] = YumeWorldEnv(checkpoint=own, device=args.device, **env_kwargs)
         envs[name].reset(seed=0, options={"prompt": PROMPT})
+    load_before = os.getloadavg()[0]
     results = time_in_turns(envs, args.steps, args.warmup, args.device)
-    base = results[args.settings[0]]["step"]
+    load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    base, base_cpu = results[args.settings[0]]["step"], results[args.settings[0]]["cpu"]
     lines = [
         "# The whole env.step of one world",
         "",
         f"Model: {model.describe()}. Device: {args.device} ({machine(args.device)}), torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads. Median of {args.steps} timed `env.step` calls after {args.warmup} "
         "warm-up steps, one episode per setting (same seed, same random actions, so the same history "
-        "lengths), the settings taking turns step by step. **step** is the whole `env.step` (text, sampling, decoding, observation, info); "
-        "sampling and decoding are its parts as the env reports them.",
+        "lengths), the settings taking turns step by step. **step** is the whole `env.step` (text, "
+        "sampling, decoding, observation, info); sampling and decoding are its parts as the env reports "
+        "them; **step CPU** is the CPU time this process spent in the step (all its threads), which other "
+        f"processes on a shared machine disturb less than wall time. Load average: {load}.",
         "",
-        f"| setting | step ms | sampling ms | decoding ms | step vs {args.settings[0]} |",
-        "|---|---:|---:|---:|---:|",
+        f"| setting | step ms | sampling ms | decoding ms | step CPU ms | step vs {args.settings[0]} "
+        "| step CPU vs it |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, t in results.items():
         lines.append(f"| {name} | {t['step'] * 1e3:.1f} | {t['sample'] * 1e3:.1f} | {t['decode'] * 1e3:.1f} "
-                     f"| {t['step'] / base:.2f}x |")
+                     f"| {t['cpu'] * 1e3:.1f} | {t['step'] / base:.2f}x | {t['cpu'] / base_cpu:.2f}x |")
     lines += ["", f"Regenerate with `yume-gym bench step --threads {args.threads} --steps {args.steps} "
               f"--warmup {args.warmup}`.", ""]
     publish("\n".join(lines), args.out)
