@@ -217,7 +217,7 @@ class SpeedSuffix:
                   "distance_when_turning": 0.0 if self.distance_when_turning is None else self.distance_when_turning}
         for name, value in values.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise ValueError(f"SpeedSuffix.{name}={value!r} must be a number >= 0 (the release uses 0-10)")
+                raise ValueError(f"speed.{name}={value!r} must be a number >= 0 (a SpeedSuffix field; the release uses 0-10)")
 
     def text(self, movement: Movement, rotation: Rotation) -> str:
         moving = movement.forward != 0 or movement.right != 0

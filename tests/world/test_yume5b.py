@@ -287,7 +287,7 @@ def test_speed_sentence_is_settable(native_dir):
     w_right = caption_for_action(10, slow)  # W and pan right, as caption_re.txt's lines
     assert "Actual distance moved:0 at" in w_right and "(turn speed):4." in w_right
     assert "Actual distance moved:1.5 at" in caption_for_action(9, slow)
-    with pytest.raises(ValueError, match=r"SpeedSuffix.distance=-1 must be a number >= 0"):
+    with pytest.raises(ValueError, match=r"speed.distance=-1 must be a number >= 0 \(a SpeedSuffix field"):
         SpeedSuffix(distance=-1)
 
 
