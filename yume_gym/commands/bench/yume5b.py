@@ -169,8 +169,11 @@ def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]
                 noise = torch.randn(shape, generator=g).to(device, preset.dtype)  # (1, C, F, h, w)
                 history = torch.randn(1, c.in_dim, args.history, h, w, generator=g).to(device, preset.dtype)
                 conditioning = generator.condition(noise, context, history if args.history else None)
-                velocity = lambda x, t: generator(x, t, conditioning=conditioning)  # noqa: E731
-                sample_s, sample_peak = meter(lambda: sample(velocity, noise, RELEASED_SCHEDULE))
+
+                def chunk(noise=noise, conditioning=conditioning):  # the 4-step denoising of one chunk
+                    return sample(lambda x, t: generator(x, t, conditioning=conditioning), noise, RELEASED_SCHEDULE)
+
+                sample_s, sample_peak = meter(chunk)
                 if (height, width) not in decode:
                     latents = noise  # (1, C, F, h, w): random latents decode as fast as real ones
                     decode_s, decode_peak = meter(lambda: vae.decode(latents))
