@@ -5,7 +5,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench browser clean
+.PHONY: demo test test-slow bench gpu-check browser clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ bench: $(STAMP)
 	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 8 --out docs/benchmarks
 	$(VENV)/bin/yume-gym bench generator --threads 1 --grid 16 --modes tscm,tscm-no-branch --out docs/benchmarks
 	$(VENV)/bin/yume-gym bench episode --threads 2 --caps 0,256,64 --out docs/benchmarks/episode.md
+
+# The first command to run on a GPU, sized to finish within 8 minutes on one H100: the full-size
+# 5B step with random weights at both released sizes, compile and int8 off and on, then the GPU tests.
+gpu-check: $(STAMP)
+	$(VENV)/bin/yume-gym bench yume5b --repeats 2 --warmup 1
+	$(PY) -m pytest -q -m gpu
 
 clean:
 	rm -rf $(VENV) build *.egg-info

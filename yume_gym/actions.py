@@ -203,16 +203,27 @@ class SpeedSuffix:
     in the released captions they are relative speeds without units (procworld moves
     0.025 * distance metres and turns turn_speed / view_speed degrees per frame). Values of
     0.1-10 are sensible; each is written as 0 when its key group is idle.
+    ``distance_when_turning`` replaces ``distance`` while an arrow is held too (None: the same;
+    the release's ``caption_re.txt`` writes 0 on some lines that hold W during a turn).
     """
 
     distance: float = 4.0
     turn_speed: float = 2.0
     view_speed: float = 2.0
+    distance_when_turning: float | None = None
+
+    def __post_init__(self) -> None:
+        values = {"distance": self.distance, "turn_speed": self.turn_speed, "view_speed": self.view_speed,
+                  "distance_when_turning": 0.0 if self.distance_when_turning is None else self.distance_when_turning}
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"speed.{name}={value!r} must be a number >= 0 (a SpeedSuffix field; the release uses 0-10)")
 
     def text(self, movement: Movement, rotation: Rotation) -> str:
         moving = movement.forward != 0 or movement.right != 0
         turning = rotation.yaw != 0 or rotation.pitch != 0
-        distance = _fmt(self.distance if moving else 0)
+        moved = self.distance if self.distance_when_turning is None or not turning else self.distance_when_turning
+        distance = _fmt(moved if moving else 0)
         turn = _fmt(self.turn_speed if turning else 0)
         view = _fmt(self.view_speed if turning else 0)
         return (

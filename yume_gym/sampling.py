@@ -19,6 +19,7 @@ from torch import Tensor
 
 VelocityFn = Callable[[Tensor, Tensor], Tensor]
 NUM_TRAIN_TIMESTEPS = 1000
+TIMESTEP_DTYPE = torch.float32  # timesteps never take the latents' dtype: bf16 turns 954.55 into 956
 
 
 def shift_sigma(sigma: Tensor, shift: float) -> Tensor:
@@ -61,13 +62,14 @@ TEACHER_SCHEDULE = FlowSchedule(steps=50, shift=5.0)
 def sample(velocity_fn: VelocityFn, noise: Tensor, schedule: FlowSchedule = RELEASED_SCHEDULE) -> Tensor:
     """Integrate the flow from ``noise`` (sigma = 1) to data (sigma = 0) with Euler steps.
 
-    ``velocity_fn(x, t)`` gets ``x`` shaped like ``noise`` and ``t`` of shape (B,) in the dtype
-    of ``noise``; it returns the velocity, shaped like ``x``.
+    ``velocity_fn(x, t)`` gets ``x`` shaped like ``noise`` and ``t`` of shape (B,) in float32
+    whatever the dtype of ``noise`` (as the release feeds them); it returns the velocity, shaped
+    like ``x``.
     """
     sigmas = schedule.sigmas().tolist()
     x = noise
     for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
-        t = torch.full((x.shape[0],), NUM_TRAIN_TIMESTEPS * sigma, dtype=x.dtype, device=x.device)
+        t = torch.full((x.shape[0],), NUM_TRAIN_TIMESTEPS * sigma, dtype=TIMESTEP_DTYPE, device=x.device)
         velocity = velocity_fn(x, t)
         if velocity.shape != x.shape:
             raise ValueError(f"velocity_fn returned shape {tuple(velocity.shape)}; expected {tuple(x.shape)}")
@@ -128,5 +130,5 @@ def flow_matching_loss(velocity_fn: VelocityFn, x0: Tensor, sigma: Tensor, noise
     """Rectified-flow loss: MSE between the predicted and the true velocity ``noise - x0``."""
     x_sigma = add_noise(x0, noise, sigma)
     target = noise - x0
-    prediction = velocity_fn(x_sigma, NUM_TRAIN_TIMESTEPS * sigma.to(x0.dtype))
+    prediction = velocity_fn(x_sigma, NUM_TRAIN_TIMESTEPS * sigma.to(TIMESTEP_DTYPE))
     return torch.mean((prediction.float() - target.float()) ** 2)

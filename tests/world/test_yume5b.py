@@ -14,6 +14,7 @@ from torch import nn
 from transformers import T5Tokenizer, UMT5EncoderModel
 
 import yume_gym  # noqa: F401  (registers the ids)
+from yume_gym.actions import SpeedSuffix, caption_for_action
 from yume_gym.images import prepare_image
 from yume_gym.model import build_generator
 from yume_gym.model.generator import released_config
@@ -237,3 +238,77 @@ def test_bad_settings(native_dir):
         load_yume5b(native_dir, **{**NATIVE, "frame_size_override": (40, 40)})
     with pytest.raises(ValueError, match=r"image_history_latents=9 must be None or an integer in 1\.\.chunk_latents \(8\)"):
         GenerationConfig(chunk_latents=8, image_history_latents=9)
+
+
+def _encoded_texts(model, monkeypatch):
+    """Record the texts each call of the model's text encoder runs through its network."""
+    calls: list[list[str]] = []
+    encode = model.text_encoder.encode_parts
+    monkeypatch.setattr(model.text_encoder._cache, "encode",
+                        lambda texts: (texts and calls.append(list(texts)), encode(texts))[1])
+    return calls
+
+
+def test_joined_captions_are_one_string_per_chunk_encoded_once(native_dir, monkeypatch):
+    from yume_gym.world.batch import WorldBatch, WorldStart
+
+    model = load_yume5b(native_dir, **NATIVE)
+    assert model.generation.caption_composition == "joined"
+    model.text_encoder.clear_cache()
+    calls = _encoded_texts(model, monkeypatch)
+    world = WorldBatch(model, num_worlds=2)
+    world.start([0, 1], [WorldStart(seed=0, prompt="the street"), WorldStart(seed=1, prompt="the street")])
+    chunk = world.advance([0, 1], [9, 9])  # W, no turn, in both worlds: one distinct string
+    action = caption_for_action(9, RELEASED_SPEED)
+    assert calls == [[caption_for_action(0, RELEASED_SPEED) + "the street"], [action + "the street"]]
+    assert chunk.captions == [action + "the street"] * 2
+    world.advance([0, 1], [9, 9])
+    assert len(calls) == 2 and model.text_encoder.cache_info().hits >= 2  # cached per distinct string
+    cached = model.text_encoder._cache._entries[action + "the street"]
+    assert cached.device == model.device  # kept where the generator runs
+
+
+def test_split_captions_encode_the_parts_separately(native_dir, monkeypatch):
+    from yume_gym.world.batch import WorldBatch, WorldStart
+
+    model = load_yume5b(native_dir, **{**NATIVE, "caption_composition": "split"})
+    assert model is not load_yume5b(native_dir, **NATIVE)
+    model.text_encoder.clear_cache()
+    calls = _encoded_texts(model, monkeypatch)
+    world = WorldBatch(model)
+    world.start([0], [WorldStart(seed=0, prompt="the street")])
+    assert calls == [[caption_for_action(0, RELEASED_SPEED), "the street"]]
+
+
+def test_speed_sentence_is_settable(native_dir):
+    slow = SpeedSuffix(distance=1.5, turn_speed=4.0, view_speed=4.0, distance_when_turning=0.0)
+    model = load_yume5b(native_dir, **{**NATIVE, "speed": slow})
+    assert model.generation.speed == slow
+    w_right = caption_for_action(10, slow)  # W and pan right, as caption_re.txt's lines
+    assert "Actual distance moved:0 at" in w_right and "(turn speed):4." in w_right
+    assert "Actual distance moved:1.5 at" in caption_for_action(9, slow)
+    with pytest.raises(ValueError, match=r"speed.distance=-1 must be a number >= 0 \(a SpeedSuffix field"):
+        SpeedSuffix(distance=-1)
+
+
+def test_unknown_caption_composition_names_the_choices(native_dir):
+    choices = r"use one of \['split', 'joined'\]"
+    with pytest.raises(ValueError, match=rf"caption_composition='both' is not known; {choices}"):
+        load_yume5b(native_dir, **{**NATIVE, "caption_composition": "both"})
+    with pytest.raises(ValueError, match=rf"caption_composition='concat' is not known; {choices}"):
+        GenerationConfig(caption_composition="concat")
+
+
+def test_fast_step_options_reach_the_released_generator(native_dir):
+    pytest.importorskip("torchao", reason="int8 quantisation needs torchao (the quant extra)")
+    model = load_yume5b(native_dir, **{**NATIVE, "quantize": "int8"})
+    assert model.generation.quantize == "int8" and model.generator.quantization == "int8"
+    assert load_yume5b(native_dir, **NATIVE).generator.quantization is None  # a separate copy
+    env = gym.make(ENV_ID, checkpoint_dir=native_dir, **{**NATIVE, "quantize": "int8"})
+    env.reset(seed=0, options={"image": IMAGE})
+    assert env.step(0)[0].shape == (*SIZE, 3)
+    assert "quantize" not in model.generation.to_dict()  # a run-time setting, never saved
+    with pytest.raises(ValueError, match=r"compile='fast' is not known; use None or one of \['default', "):
+        load_yume5b(native_dir, **{**NATIVE, "compile": "fast"})
+    with pytest.raises(ValueError, match=r"quantize='int4' is not known; use None or one of \['int8', 'fp8'\]"):
+        load_yume5b(native_dir, **{**NATIVE, "quantize": "int4"})

@@ -104,6 +104,10 @@ class WorldEnvCore:
         self.action_kind = options.action_space
         self.observation_mode = options.observation
         self.obs_size = frame_size_pair(options.frame_size, model.frame_size)
+        if not isinstance(options.return_frames, bool):
+            raise TypeError(f"return_frames={options.return_frames!r} must be True or False")
+        self.decode = _frames_needed(options.return_frames or reward_fn is not None, options.observation,
+                                     options.render_mode)
         self.reward_fn = reward_fn
         stateful = callable(getattr(reward_fn, "reset", None)) and num_worlds > 1
         self._row_rewards = [copy.deepcopy(reward_fn) if stateful else reward_fn for _ in range(num_worlds)]
@@ -157,7 +161,7 @@ class WorldEnvCore:
         """Start ``rows`` with one seed each; returns (observations (n, ...), infos)."""
         merged = self.start_options(options)
         starts = [self._world_start(seed, merged) for seed in seeds]
-        chunk = self.world.start(rows, starts)
+        chunk = self.world.start(rows, starts, decode=self.decode)
         kind = "+".join(k for k, v in (("image", merged["image"]), ("text", starts[0].prompt)) if v is not None)
         infos = [{**self._info(chunk, i), "start": kind} for i in range(len(chunk.rows))]
         for i, row in enumerate(chunk.rows):
@@ -168,18 +172,20 @@ class WorldEnvCore:
     def step(self, rows: Sequence[int], actions: Sequence[Any]):
         """Advance ``rows``; returns (observations, rewards (n,), terminated (n,), infos)."""
         ids = [to_action_id(a, self.action_kind) for a in actions]
-        chunk = self.world.advance(rows, ids)
+        chunk = self.world.advance(rows, ids, decode=self.decode)
         infos, rewards, terminated = [], np.zeros(len(ids)), np.zeros(len(ids), dtype=bool)
         for i, action_id in enumerate(ids):
             info = {**self._info(chunk, i), "action_id": action_id}
-            rewards[i] = self._reward(self._row_rewards[chunk.rows[i]], chunk.frames[i], info)
+            frames = None if chunk.frames is None else chunk.frames[i]  # None: not decoded, no reward_fn
+            rewards[i] = self._reward(self._row_rewards[chunk.rows[i]], frames, info)
             terminated[i] = self.terminate_at_reward is not None and rewards[i] >= self.terminate_at_reward
             infos.append(info)
         return self.observe(chunk), rewards, terminated, infos
 
     def _info(self, chunk: Chunk, i: int) -> dict[str, Any]:
+        info = {"frames": chunk.frames[i].copy()} if self.options.return_frames else {}
         return {
-            "frames": chunk.frames[i].copy(),
+            **info,
             "caption": chunk.captions[i],
             "event": chunk.events[i],
             "step": chunk.steps[i],
@@ -187,7 +193,7 @@ class WorldEnvCore:
         }
 
     @staticmethod
-    def _reward(reward_fn: RewardFn | None, frames: np.ndarray, info: dict[str, Any]) -> float:
+    def _reward(reward_fn: RewardFn | None, frames: np.ndarray | None, info: dict[str, Any]) -> float:
         if reward_fn is None:
             return 0.0
         reward = reward_fn(frames.copy(), dict(info))
@@ -213,7 +219,11 @@ class WorldEnvCore:
 
     def render(self, row: int) -> np.ndarray:
         """The last frame of ``row``'s latest chunk, (H, W, 3) uint8 at the model's resolution."""
-        return self.world.last_chunk(row).frames[0, -1].copy()
+        frames = self.world.last_chunk(row).frames
+        if frames is None:
+            raise RuntimeError("no frames were decoded (observation='latent' with return_frames=False); "
+                               "pass render_mode='rgb_array' or return_frames=True to render")
+        return frames[0, -1].copy()
 
     def set_event(self, row: int, text: str | None) -> None:
         """Make ``text`` the live event of ``row`` from its next step on; None clears it."""
@@ -226,6 +236,14 @@ class WorldEnvCore:
         """Restore ``row``; returns its observation (of the snapshot's latest chunk)."""
         self.world.set_state(row, snapshot)
         return self.observe(self.world.last_chunk(row))[0]
+
+
+def _frames_needed(whole_chunk: bool, observation: str, render_mode: str | None) -> str:
+    """The ``WorldBatch`` decode mode: "all" when the whole chunk is wanted (info["frames"], a
+    reward), "last" for a frame observation or rendering, "none" for latents alone."""
+    if whole_chunk or observation == "chunk":
+        return "all"
+    return "last" if observation == "frame" or render_mode is not None else "none"
 
 
 def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -47,6 +47,8 @@ class EnvOptions:
     """the default event schedule [(step, text), ...]"""
     render_mode: str | None = None
     """None or "rgb_array" (the last frame at the model's resolution)"""
+    return_frames: bool = True
+    """put the chunk's frames in info["frames"]; False skips that copy (and decoding, where nothing needs frames)"""
     server: Any = None
     """a WorldServerPool (start_servers) or a world server's Ray actor: the rows run there, batched"""
 

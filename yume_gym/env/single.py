@@ -79,6 +79,8 @@ class YumeWorldEnv(gym.Env):
     - ``task``: a task name or :class:`yume_gym.env.tasks.Task` instead of ``reward_fn``.
     - ``image``, ``prompt``, ``events``: the default start of every episode.
     - ``render_mode``: None or ``"rgb_array"`` (the last frame at the model's resolution).
+    - ``return_frames``: False leaves ``info["frames"]`` out (78 MB a step at 704x1280); with
+      ``observation="latent"``, no reward and no rendering, the frames are not even decoded.
     - ``server``: a world-server pool from :func:`yume_gym.env.remote.start_servers`: the
       world runs there, batched with the server's other envs (same spaces, seeds and infos).
 

@@ -34,7 +34,8 @@ class Yume5BEnv(YumeWorldEnv):
       arguments: ``checkpoint_dir`` (required), ``resolution`` (``"704x1280"`` default or
       ``"544x960"``), ``device`` (default: CUDA when available), ``dtype`` (default bfloat16),
       ``offload_text_encoder``, ``vae_tiling``, ``frame_size_override``, ``vae_config``,
-      ``text_config``.
+      ``text_config``, ``caption_composition`` ("joined" as released, or "split"), ``speed``,
+      ``compile`` and ``quantize`` (the fast-step options, off by default).
     - ``options``: an :class:`yume_gym.env.options.EnvOptions`, or its fields as keyword
       arguments (``action_space``, ``observation``, ``frame_size``, ``reward_fn``, ``task``,
       ``image``, ``prompt``, ``events``, ``render_mode``, ...).

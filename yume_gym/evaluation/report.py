@@ -276,7 +276,9 @@ def write_report(out: Path, args: EvalArgs, model: WorldModel, scores: list[Scor
         fmt_row(["---"] * (len(picks) + 2)),
         fmt_row(["ms per chunk", *[float(latency[i - 1] * 1000) for i in picks], float(np.median(latency) * 1000)]),
         "",
-        f"One world, {threads} CPU thread{'s' if threads != 1 else ''}. Real time at {model.fps} fps is "
+        f"One world, {threads} CPU thread{'s' if threads != 1 else ''}; each time is one `WorldBatch.advance` "
+        "(text, sampling and decoding of the chunk, not the env's own work: the whole `env.step` is in "
+        f"`docs/benchmarks/step.md`). Real time at {model.fps} fps is "
         f"{realtime * 1000:.0f} ms per chunk: median speed {realtime / float(np.median(latency)):.2f}x real time.",
         "",
         "## Sample",

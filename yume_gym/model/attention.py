@@ -9,11 +9,28 @@ values from the context, no RoPE). Parameter names follow the released checkpoin
 
 from __future__ import annotations
 
+import contextlib
+
+import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from yume_gym.model.rope import apply_rope
+
+# On CUDA, scaled_dot_product_attention tries these kernels in this order (the first that
+# supports the inputs runs): cuDNN and flash attention, then memory-efficient, then math.
+CUDA_ATTENTION_BACKENDS = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION,
+                           SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+
+
+def fast_attention(device: torch.device) -> contextlib.AbstractContextManager:
+    """A context that runs attention on ``device`` with the fastest kernels first (CUDA:
+    :data:`CUDA_ATTENTION_BACKENDS`; other devices: PyTorch's own choice)."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    return sdpa_kernel(CUDA_ATTENTION_BACKENDS, set_priority=True)
 
 
 class RMSNorm(nn.RMSNorm):

@@ -128,6 +128,10 @@ def _decoder(cfg: CodecConfig) -> nn.Sequential:
 class LatentCodec(nn.Module):
     """A small video autoencoder with the Wan2.2 VAE wrapper's interface (see the module doc)."""
 
+    # Each latent decodes to its frames on its own (no temporal layers in the decoder), so the
+    # last frame of a chunk is the last latent's decoding: a caller wanting only it decodes one.
+    decodes_latents_separately = True
+
     def __init__(self, config: CodecConfig) -> None:
         super().__init__()
         self.config = dataclasses.replace(config)  # a copy: fit_normalisation edits it

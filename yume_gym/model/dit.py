@@ -12,8 +12,9 @@ the timestep modulates each token (shift/scale/gate). The head runs on the chunk
 history outputs are dropped. Layer names match the released Wan2.2 / Yume checkpoints, so
 loading them is a name-for-name copy. The network knows no noise schedule.
 
-Precision: the residual stream and the modulation stay in float32 (as the released code does
-under autocast); linear layers and attention run in the parameters' dtype.
+Precision: the residual stream, the time embedding, the modulation and the head run in float32
+whatever the parameters' dtype (the released code's float32 autocast regions); the other linear
+layers and attention run in the parameters' dtype.
 """
 
 from __future__ import annotations
@@ -27,10 +28,23 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from yume_gym.model import tscm
-from yume_gym.model.attention import Attention, LayerNorm, RMSNorm
+from yume_gym.model.attention import Attention, LayerNorm, RMSNorm, fast_attention
 from yume_gym.model.channel_branch import ChannelFusion, fusion_positions, patchify_history
 from yume_gym.model.config import GeneratorConfig
 from yume_gym.model.rope import grid_positions, rope_cos_sin
+
+
+def float32_forward(module: nn.Module, x: Tensor) -> Tensor:
+    """``module(x)`` computed in float32: linear layers use float32 copies of their weights
+    (a bfloat16 model's time embedding and head then round as the release's do)."""
+    if isinstance(module, nn.Sequential):
+        for layer in module:
+            x = float32_forward(layer, x)
+        return x
+    if isinstance(module, nn.Linear):
+        bias = None if module.bias is None else module.bias.float()
+        return F.linear(x.float(), module.weight.float(), bias)
+    return module(x.float())
 
 
 def sinusoidal_embedding(t: Tensor, dim: int) -> Tensor:
@@ -39,6 +53,9 @@ def sinusoidal_embedding(t: Tensor, dim: int) -> Tensor:
     freqs = 10000.0 ** (-torch.arange(half, dtype=torch.float64, device=t.device) / half)
     angles = t.to(torch.float64)[..., None] * freqs  # (..., half)
     return torch.cat([angles.cos(), angles.sin()], dim=-1).float()
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
 
 
 class Block(nn.Module):
@@ -91,7 +108,7 @@ class Head(nn.Module):
     def forward(self, x: Tensor, e: Tensor) -> Tensor:
         """x (B, N, dim) float32, e (B, 1 or N, dim) float32 -> (B, N, out_dim * prod(patch))."""
         shift, scale = (self.modulation.float() + e.unsqueeze(2)).unbind(2)  # (B, ., dim)
-        return self.head((self.norm(x) * (1 + scale) + shift).to(self.modulation.dtype))
+        return float32_forward(self.head, self.norm(x) * (1 + scale) + shift)  # float32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +158,9 @@ class YumeDiT(nn.Module):
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(c.dim, 6 * c.dim))
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.num_layers))
         self.head = Head(c)
+        self._block_calls: list = list(self.blocks)  # compiled wrappers after compile_blocks
+        self.compile_mode: str | None = None
+        self.quantization: str | None = None  # set by yume_gym.model.quantize.quantize_blocks
         for name, conv in tscm.coarse_embeddings(c.in_dim, c.dim, c.patch_size).items():
             self.add_module(name, conv)
         if c.channel_branch:
@@ -176,6 +196,24 @@ class YumeDiT(nn.Module):
         self.config = dataclasses.replace(
             self.config, **{k: v for k, v in changes.items() if v is not None})
 
+    def compile_blocks(self, mode: str | None) -> None:
+        """Run each transformer block through ``torch.compile(block, mode=mode)`` (regional
+        compilation: one block's graph, reused by all of them); None runs them eagerly.
+
+        ``mode`` is one of :data:`COMPILE_MODES`; "reduce-overhead" also captures CUDA graphs,
+        so it needs the generator on a CUDA device. Weights and state dict are unchanged.
+        """
+        if mode is not None and mode not in COMPILE_MODES:
+            raise ValueError(f"compile={mode!r} is not a torch.compile mode here; use None or one of {list(COMPILE_MODES)}")
+        device = self.patch_embedding.weight.device
+        if mode == "reduce-overhead" and device.type != "cuda":
+            raise ValueError(f"compile='reduce-overhead' captures CUDA graphs; this generator is on {device}: "
+                             "use compile='default' or move the model to a CUDA device")
+        if mode == self.compile_mode:
+            return
+        self._block_calls = list(self.blocks) if mode is None else [torch.compile(b, mode=mode) for b in self.blocks]
+        self.compile_mode = mode
+
     def history_token_count(self, num_history: int, latent_hw: tuple[int, int]) -> int:
         """Tokens that the history embedding makes for ``num_history`` latents of ``latent_hw``."""
         c = self.config
@@ -204,8 +242,11 @@ class YumeDiT(nn.Module):
         if n_hist:
             stream = torch.cat([conditioning.history_tokens, chunk_tokens], dim=1)  # (B, L, dim)
         e_chunk, e0 = self._time_modulation(timestep, n_hist, chunk_tokens.shape[1])
-        for block in self.blocks:
-            stream = block(stream, e0, conditioning.text, conditioning.rope, conditioning.fusion)  # (B, L, dim)
+        if self.compile_mode == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()  # each forward replays the graphs anew
+        with fast_attention(x.device):
+            for block in self._block_calls:
+                stream = block(stream, e0, conditioning.text, conditioning.rope, conditioning.fusion)  # (B, L, dim)
 
         out = self.head(stream[:, n_hist:], e_chunk)  # (B, N, out_dim * pt*ph*pw)
         (f, h, w), (pt, ph, pw) = conditioning.grid, c.patch_size
@@ -240,15 +281,14 @@ class YumeDiT(nn.Module):
         Only two timesteps occur per row (0 for history, t for the chunk), so the MLPs run on
         those and the result is repeated per token.
         """
-        dtype = self.patch_embedding.weight.dtype
         t = timestep[:, None]  # (B, 1)
         if n_hist:
             t = torch.cat([torch.zeros_like(t), t], dim=1)  # (B, 2)
-        features = sinusoidal_embedding(t, self.config.freq_dim).to(dtype)  # (B, S, freq_dim)
-        e = self.time_embedding(features)  # (B, S, dim)
-        e0 = self.time_projection(e).float().unflatten(2, (6, self.config.dim))  # (B, S, 6, dim)
+        features = sinusoidal_embedding(t, self.config.freq_dim)  # (B, S, freq_dim) float32
+        e = float32_forward(self.time_embedding, features)  # (B, S, dim)
+        e0 = float32_forward(self.time_projection, e).unflatten(2, (6, self.config.dim))  # (B, S, 6, dim)
         counts = torch.tensor([n_hist, n_chunk] if n_hist else [n_chunk], device=e0.device)
-        return e[:, -1:].float(), e0.repeat_interleave(counts, dim=1)
+        return e[:, -1:], e0.repeat_interleave(counts, dim=1)
 
     def _fusion_inputs(self, history: Tensor | None, grid: tuple, n_hist: int) -> tuple | None:
         """(z_linear, rope of the fused sequence, n_hist) for the channel branch; None when off."""

@@ -68,6 +68,8 @@ def wan22_vae_config(**overrides: Any) -> dict[str, Any]:
 class WanVAE(nn.Module):
     """Wan2.2 VAE with the codec interface (see the module doc). ``vae`` is the diffusers model."""
 
+    decodes_latents_separately = False  # causal temporal convolutions: a frame needs the latents before it
+
     def __init__(self, vae: AutoencoderKLWan, tiling: bool = False) -> None:
         super().__init__()
         if not isinstance(vae, AutoencoderKLWan):

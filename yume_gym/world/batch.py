@@ -22,8 +22,9 @@ Starting a world (every start yields an *opening chunk*, so every episode begins
 
 Captions: the action part is :func:`yume_gym.actions.caption_for_action` (with the model's
 speed suffix); the second part is the prompt (it describes the world, so it stays in every
-caption of the episode) followed by the active event text. The two parts go to the text
-encoder separately, as in Yume's training, so the 81 action embeddings are cached.
+caption of the episode) followed by the active event text. By default the two parts go to the
+text encoder separately, as in Yume's training, so the 81 action embeddings are cached; with
+``caption_composition="joined"`` (Yume-5B) they go as one string, as the released inference.
 Guidance (``GenerationConfig.guidance`` and the per-part scales of :mod:`yume_gym.world.guidance`)
 runs each row once more per active term, under that term's caption, in the same batched pass.
 
@@ -63,8 +64,10 @@ from yume_gym.images import ImageLike, prepare_image
 from yume_gym.world.residual_flow import from_flow_space
 from yume_gym.sampling import combine_guided, noise_like, sample
 from yume_gym.world.bundle import WorldModel
+from yume_gym.world.captions import Caption, caption_text, compose
 
 NOOP_ACTION = 0
+DECODE_MODES = ("all", "last", "none")
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,14 @@ class WorldStart:
 class Chunk:
     """One generated chunk for each of n rows.
 
-    ``latents`` (n, C, F, h, w) float32 on the CPU; ``frames`` (n, T, H, W, 3) uint8;
+    ``latents`` (n, C, F, h, w) float32 on the CPU; ``frames`` (n, T, H, W, 3) uint8, only the
+    last frame (T = 1) or None when no more was decoded;
     ``timings`` in seconds for the whole batch (text encoding, sampling, decoding, total).
     """
 
     rows: list[int]
     latents: Tensor
-    frames: np.ndarray
+    frames: np.ndarray | None
     captions: list[str]
     events: list[str | None]
     steps: list[int]
@@ -109,7 +113,7 @@ class WorldSnapshot:
     event: str | None
     prompt: str | None
     last_latents: Tensor  # (C, F, h, w), CPU
-    last_frames: np.ndarray  # (T, H, W, 3) uint8
+    last_frames: np.ndarray | None  # (T, H, W, 3) uint8, None when not decoded
     last_caption: str
 
 
@@ -147,9 +151,11 @@ class WorldBatch:
         self._sessions: list[_Session | None] = [None] * num_worlds
 
     # ----------------------------------------------------------------------------- starting
-    def start(self, rows: Sequence[int], starts: Sequence[WorldStart]) -> Chunk:
-        """Start (or restart) ``rows``; returns their opening chunk (step 0)."""
+    def start(self, rows: Sequence[int], starts: Sequence[WorldStart], decode: str = "all") -> Chunk:
+        """Start (or restart) ``rows``; returns their opening chunk (step 0). ``decode`` as in
+        :meth:`advance` (for text starts; an image start's frames are the image)."""
         rows = self._check_rows(rows)
+        _check_decode(decode)
         if len(starts) != len(rows):
             raise ValueError(f"got {len(starts)} starts for {len(rows)} rows; pass one WorldStart per row")
         t0 = time.perf_counter()
@@ -162,7 +168,7 @@ class WorldBatch:
             self._start_from_images(list(images), np.stack(list(images.values())))
         text_rows = [r for r in rows if r not in images]
         if text_rows:
-            self._generate_and_decode(text_rows, [NOOP_ACTION] * len(text_rows))
+            self._generate_and_decode(text_rows, [NOOP_ACTION] * len(text_rows), decode)
         return self._collect(rows, {"total_s": time.perf_counter() - t0})
 
     def _start_from_images(self, rows: list[int], fitted: np.ndarray) -> None:
@@ -182,8 +188,14 @@ class WorldBatch:
             session.last_caption = ""
 
     # ----------------------------------------------------------------------------- stepping
-    def advance(self, rows: Sequence[int], action_ids: Sequence[int]) -> Chunk:
-        """Advance ``rows`` by one chunk each, row ``rows[i]`` taking ``action_ids[i]`` (0..80)."""
+    def advance(self, rows: Sequence[int], action_ids: Sequence[int], decode: str = "all") -> Chunk:
+        """Advance ``rows`` by one chunk each, row ``rows[i]`` taking ``action_ids[i]`` (0..80).
+
+        ``decode`` is one of :data:`DECODE_MODES`: "all" frames; "last" at least the last frame
+        (only it where the codec decodes latents separately); "none" only latents
+        (``Chunk.frames`` None). The next chunk needs only the latent history either way.
+        """
+        _check_decode(decode)
         rows = self._check_rows(rows)
         if len(action_ids) != len(rows):
             raise ValueError(f"got {len(action_ids)} actions for {len(rows)} rows; pass one per row")
@@ -194,22 +206,26 @@ class WorldBatch:
             session = self._session(row)
             session.step += 1
             _apply_schedule(session)
-        timings = self._generate_and_decode(rows, [int(a) for a in action_ids])
+        timings = self._generate_and_decode(rows, [int(a) for a in action_ids], decode)
         return self._collect(rows, timings)
 
-    def _generate_and_decode(self, rows: list[int], action_ids: list[int]) -> dict[str, float]:
-        """Sample one chunk per row (grouped by history length), append it, decode it."""
+    def _generate_and_decode(self, rows: list[int], action_ids: list[int], decode: str) -> dict[str, float]:
+        """Sample one chunk per row (grouped by history length), append it, decode what ``decode`` asks."""
         model, sessions = self.model, [self._session(r) for r in rows]
         t0 = time.perf_counter()
+        g = model.generation
+
+        def encode(captions: list[Caption]) -> Tensor:  # (n, L, D), one or two parts per caption
+            return model.text_encoder.encode_batch(compose(captions, g.caption_composition))
+
         texts = [(caption_for_action(a, model.speed), scene_text(s.prompt, s.event))
                  for a, s in zip(action_ids, sessions)]
-        context = model.text_encoder.encode_batch(texts).to(model.device, model.dtype)  # (n, L, D)
-        g = model.generation
+        context = encode(texts).to(model.device, model.dtype)  # (n, L, D)
         terms = caption_guidance_terms(
             {"text": g.guidance, "movement": g.movement_guidance, "rotation": g.rotation_guidance,
              "event": g.event_guidance},
             action_ids, [s.prompt for s in sessions], [s.event for s in sessions], context,
-            lambda a: caption_for_action(a, model.speed), model.text_encoder.encode_batch,
+            lambda a: caption_for_action(a, model.speed), encode,
         )
         t1 = _clock(model.device)
         latents = torch.empty((len(rows), *model.chunk_latent_shape), device=model.device, dtype=model.dtype)
@@ -218,21 +234,24 @@ class WorldBatch:
             idx = list(group)
             latents[idx] = self._sample_group([sessions[i] for i in idx], context[idx], [t.rows(idx) for t in terms])
         t2 = _clock(model.device)
-        video = self._decode(latents)  # (n, 3, T, H, W) in [-1, 1]
-        frames = ((video.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-        frames_np = rearrange(frames, "n c t h w -> n t h w c").cpu().numpy()  # (n, T, H, W, 3)
+        if decode == "last" and model.codec.decodes_latents_separately:
+            frames_np = self._decode(latents[:, :, -1:])[:, -1:]  # (n, 1, H, W, 3): the last frame only
+        elif decode == "none":
+            frames_np = [None] * len(rows)
+        else:
+            frames_np = self._decode(latents)  # (n, T, H, W, 3) uint8
         latents_cpu = latents.float().cpu()
         for i, session in enumerate(sessions):
             session.history = _append_history(session.history, latents[i], model.max_history_latents)
             session.last_latents = latents_cpu[i]
             session.last_frames = frames_np[i]
-            session.last_caption = " ".join(t for t in texts[i] if t)
+            session.last_caption = caption_text(texts[i], g.caption_composition)
         t3 = time.perf_counter()
         return {"text_s": t1 - t0, "sample_s": t2 - t1, "decode_s": t3 - t2, "total_s": t3 - t0}
 
     @torch.no_grad()
-    def _decode(self, latents: Tensor) -> Tensor:
-        """Decode (n, C, F, h, w) latents to video (n, 3, T, H, W), row by row on a CPU.
+    def _decode(self, latents: Tensor) -> np.ndarray:
+        """Decode (n, C, F, h, w) latents to frames (n, T, H, W, 3) uint8, row by row on a CPU.
 
         The codec's activations are large next to the CPU's caches: one row at a time measured
         89 ms per row against 163 ms per row for 16 rows at once (tiny codec, 64x64). Decoding
@@ -240,8 +259,11 @@ class WorldBatch:
         decode the whole batch in one call.
         """
         if latents.device.type != "cpu":
-            return self.model.codec.decode(latents)
-        return torch.cat([self.model.codec.decode(row) for row in latents.split(1)])
+            video = self.model.codec.decode(latents)  # (n, 3, T, H, W) in [-1, 1]
+        else:
+            video = torch.cat([self.model.codec.decode(row) for row in latents.split(1)])
+        frames = ((video.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        return rearrange(frames, "n c t h w -> n t h w c").cpu().numpy()  # (n, T, H, W, 3)
 
     def _sample_group(self, sessions: list[_Session], context: Tensor, terms: list[GuidanceTerm]) -> Tensor:
         """One batched few-step sampling pass for rows whose histories have one length; each
@@ -276,7 +298,7 @@ class WorldBatch:
         return Chunk(
             rows=list(rows),
             latents=torch.stack([s.last_latents for s in sessions]),
-            frames=np.stack([s.last_frames for s in sessions]),
+            frames=None if any(s.last_frames is None for s in sessions) else np.stack([s.last_frames for s in sessions]),
             captions=[s.last_caption for s in sessions],
             events=[s.event for s in sessions],
             steps=[s.step for s in sessions],
@@ -305,7 +327,7 @@ class WorldBatch:
             event=s.event,
             prompt=s.prompt,
             last_latents=s.last_latents.clone(),
-            last_frames=s.last_frames.copy(),
+            last_frames=None if s.last_frames is None else s.last_frames.copy(),
             last_caption=s.last_caption,
         )
 
@@ -329,7 +351,7 @@ class WorldBatch:
             event=snapshot.event,
             prompt=snapshot.prompt,
             last_latents=snapshot.last_latents.clone(),
-            last_frames=snapshot.last_frames.copy(),
+            last_frames=None if snapshot.last_frames is None else snapshot.last_frames.copy(),
             last_caption=snapshot.last_caption,
         )
 
@@ -349,6 +371,11 @@ class WorldBatch:
         if bad or len(set(rows)) != len(rows):
             raise ValueError(f"rows {rows} must be distinct indices in 0..{self.num_worlds - 1}")
         return rows
+
+
+def _check_decode(decode: object) -> None:
+    if decode not in DECODE_MODES:
+        raise ValueError(f"decode={decode!r} is not known; use one of {list(DECODE_MODES)}")
 
 
 def _new_session(start: WorldStart) -> _Session:

@@ -37,6 +37,8 @@ from torch import nn
 from yume_gym.actions import SpeedSuffix
 from yume_gym.atomic_file import write_text_atomic
 from yume_gym.model import PRESETS, YumeDiT, build_generator, load_generator, save_generator
+from yume_gym.model.dit import COMPILE_MODES
+from yume_gym.model.quantize import QUANTIZATIONS, quantize_blocks
 from yume_gym.model.codec import CodecConfig, LatentCodec, build_codec, load_codec, save_codec
 from yume_gym.model.text_encoder import (
     TextEncoder,
@@ -47,6 +49,7 @@ from yume_gym.model.text_encoder import (
 )
 from yume_gym.model.tscm import MAX_HISTORY
 from yume_gym.sampling import FlowSchedule
+from yume_gym.world.captions import check_composition
 
 if TYPE_CHECKING:  # the released components pull in diffusers: imported for type hints only
     from yume_gym.model.umt5 import UMT5TextEncoder
@@ -62,6 +65,7 @@ CODEC_FILE = "codec.safetensors"
 TEXT_ENCODER_FILE = "text_encoder.safetensors"
 EMBEDDED_DIR = Path(__file__).parents[1] / "weights"
 RANDOM_BUNDLE_SEED = 0
+RUNTIME_SETTINGS = ("compile", "quantize")  # GenerationConfig fields that act on the loaded generator
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -88,6 +92,13 @@ class GenerationConfig:
     ``residual_scale`` None (the release) samples the chunk's latents; a number samples their
     change from the last history latent in units of it (models trained with ``--residual``,
     :mod:`yume_gym.world.residual_flow`).
+    ``caption_composition`` is "split" (action caption and scene text encoded separately, as
+    trained) or "joined" (one string per chunk, as the released inference;
+    :mod:`yume_gym.world.captions`).
+    ``compile`` (None, "default", "reduce-overhead" with CUDA graphs, ...) compiles the
+    generator's blocks with torch.compile; ``quantize`` (None, "int8", "fp8") quantises their
+    linear weights through torchao. Both act on the generator, so world models that share it
+    share them; they are run-time settings, not saved with the bundle.
     """
 
     frame_height: int = 64
@@ -105,8 +116,16 @@ class GenerationConfig:
     rotation_guidance: float = 1.0
     event_guidance: float = 1.0
     residual_scale: float | None = None
+    caption_composition: str = "split"
+    compile: str | None = None
+    quantize: str | None = None
 
     def __post_init__(self) -> None:
+        check_composition(self.caption_composition)
+        if self.compile is not None and self.compile not in COMPILE_MODES:
+            raise ValueError(f"compile={self.compile!r} is not known; use None or one of {list(COMPILE_MODES)}")
+        if self.quantize is not None and self.quantize not in QUANTIZATIONS:
+            raise ValueError(f"quantize={self.quantize!r} is not known; use None or one of {list(QUANTIZATIONS)}")
         for name in ("frame_height", "frame_width", "chunk_latents", "fps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -133,7 +152,8 @@ class GenerationConfig:
         return FlowSchedule(self.steps, self.shift)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings to save (run-time settings left out)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in RUNTIME_SETTINGS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str) -> GenerationConfig:
@@ -172,6 +192,8 @@ class WorldModel:
         _check_compatible(generator, codec, text_encoder, generation)
         for module in (generator, codec, text_encoder):
             module.eval().requires_grad_(False)
+        quantize_blocks(generator, generation.quantize)
+        generator.compile_blocks(generation.compile)
 
     def __deepcopy__(self, memo: dict) -> WorldModel:
         """A world model is shared, read-only state: copying an env's spec or kwargs keeps

@@ -12,7 +12,8 @@ checks) and assembles its three components with the released generation settings
   (:func:`yume_gym.model.umt5.load_umt5`).
 
 Released settings (:func:`released_generation`): 8 latent frames per chunk (29 video frames),
-4 Euler steps with shift 7, no classifier-free guidance, 16 fps, speed sentence "distance 4,
+4 Euler steps with shift 7, no classifier-free guidance, 16 fps, joined captions (one string
+per chunk, :mod:`yume_gym.world.captions`), speed sentence "distance 4,
 turn and view speed 4" (each 0 while its keys are idle, as in the released example captions),
 an image start that keeps 5 latents of history (the image repeated over 17 frames), and the
 generator's TSCM history bound. Frames are 704x1280 or 544x960, the two released
@@ -57,14 +58,16 @@ RELEASED_SPEED = SpeedSuffix(distance=4.0, turn_speed=4.0, view_speed=4.0)
 DOWNLOAD_HINT = "the Yume-5B-720P directory from https://huggingface.co/stdstu123/Yume-5B-720P"
 
 
-def released_generation(frame_size: tuple[int, int]) -> GenerationConfig:
-    """The released generation settings at ``frame_size`` = (height, width)."""
+def released_generation(frame_size: tuple[int, int], **changes: Any) -> GenerationConfig:
+    """The released generation settings at ``frame_size`` = (height, width); ``changes``
+    replace fields (``speed=``, ``caption_composition=``, ...)."""
     height, width = frame_size
-    return GenerationConfig(
+    released = GenerationConfig(
         frame_height=height, frame_width=width, chunk_latents=CHUNK_LATENTS, fps=FPS,
         steps=STEPS, shift=SHIFT, speed=RELEASED_SPEED, max_history_latents=MAX_HISTORY,
-        image_history_latents=IMAGE_HISTORY_LATENTS,
+        image_history_latents=IMAGE_HISTORY_LATENTS, caption_composition="joined",
     )  # fmt: skip
+    return dataclasses.replace(released, **changes)
 
 
 def resolution_size(resolution: str,
@@ -167,6 +170,14 @@ class Yume5BOptions:
     """replaces the Wan2.2 VAE configuration for Wan-native files (small test models)"""
     text_config: UMT5Config | None = None
     """replaces the umt5-xxl configuration for Wan-native files (small test models)"""
+    caption_composition: str = "joined"
+    """"joined" (one string per chunk, as the released inference) or "split" (as trained)"""
+    speed: SpeedSuffix | None = RELEASED_SPEED
+    """the speed sentence of the action captions (None leaves it out)"""
+    compile: str | None = None
+    """torch.compile mode of the DiT blocks: None (eager), "default", "reduce-overhead" (CUDA graphs)"""
+    quantize: str | None = None
+    """torchao weight quantisation of the DiT blocks' linears: None, "int8" or "fp8" (CUDA, sm >= 8.9)"""
 
     @classmethod
     def build(cls, options: Yume5BOptions | None = None, **kwargs: Any) -> Yume5BOptions:
@@ -180,7 +191,7 @@ class Yume5BOptions:
     def cache_key(self) -> tuple:
         return (str(self.checkpoint_dir), str(self.device), self.dtype, self.resolution, self.frame_size_override,
                 bool(self.offload_text_encoder), bool(self.vae_tiling), _config_key(self.vae_config),
-                _config_key(self.text_config))
+                _config_key(self.text_config), self.caption_composition, self.speed, self.compile, self.quantize)
 
 
 def _read(directory: Path, options: Yume5BOptions) -> WorldModel:
@@ -195,7 +206,9 @@ def _read(directory: Path, options: Yume5BOptions) -> WorldModel:
                                  config=options.text_config, text_len=generator.config.text_len)
     except ValueError as err:
         raise ValueError(f"{err}\n{doctor_hint(directory)}") from err
-    return WorldModel(generator, codec, text_encoder, released_generation(frame_size),
+    generation = released_generation(frame_size, caption_composition=options.caption_composition,
+                                     speed=options.speed, compile=options.compile, quantize=options.quantize)
+    return WorldModel(generator, codec, text_encoder, generation,
                       is_trained=True, source=f"Yume-5B {str(directory)!r}")
 
 
@@ -215,6 +228,8 @@ def load_yume5b(source: str | os.PathLike | Yume5BOptions, **overrides: Any) -> 
     base = source if isinstance(source, Yume5BOptions) else Yume5BOptions(checkpoint_dir=source)
     options = Yume5BOptions.build(base, **overrides)
     resolution_size(options.resolution, options.frame_size_override)  # a bad resolution fails before any file is read
+    GenerationConfig(caption_composition=options.caption_composition, compile=options.compile,
+                     quantize=options.quantize)  # unknown values fail before any file is read
     directory = _checked_directory(options.checkpoint_dir)
     options = dataclasses.replace(
         options, checkpoint_dir=directory, dtype=resolve_dtype(options.dtype),
