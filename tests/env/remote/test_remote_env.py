@@ -130,3 +130,13 @@ def test_the_yume5b_id_runs_on_the_server_s_model(pool):
     assert env.reset(seed=0)[0].shape == (32, 32, 3)
     assert env.step(9)[4]["step"] == 1
     env.close()
+
+
+def test_return_frames_false_sends_no_frames_and_keeps_the_observation(pool):
+    remote = gym.make("yume_gym/YumeWorld-v0", server=pool, return_frames=False)
+    local = gym.make("yume_gym/YumeWorld-v0", return_frames=False)
+    (obs_r, info_r), (obs_l, _) = remote.reset(seed=3), local.reset(seed=3)
+    assert "frames" not in info_r and np.array_equal(obs_r, obs_l)
+    r, l = remote.step(9), local.step(9)
+    assert "frames" not in r[4] and np.array_equal(r[0], l[0])
+    remote.close()

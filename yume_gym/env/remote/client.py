@@ -54,7 +54,7 @@ class RemoteWorldCore:
         self.task: Task | None = task_setup(options.task, options.reward_fn, options.terminate_at_reward,
                                             options.prompt).task
         self._group = _digest(self.sent_options)
-        self._wants_frames = getattr(options, "return_frames", True)  # EnvOptions.return_frames decides
+        self._wants_frames = options.return_frames
         self.server: ServerHandle | None = None
         self._attach()
 
