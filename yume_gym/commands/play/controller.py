@@ -258,7 +258,11 @@ class PlayController:
             command = self._commands.popleft() if self._commands else None
             action = None if command is not None else self._keys.take_action()
         if command is not None:
-            self._run_command(*command)
+            try:
+                self._run_command(*command)
+            except (ValueError, TypeError, RuntimeError) as err:  # one bad request: shown, the world goes on
+                with self._cond:
+                    self._error = f"{type(err).__name__}: {err}"
             return True
         started = time.perf_counter()
         *_, info = self.env.step(action)

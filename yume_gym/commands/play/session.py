@@ -79,17 +79,19 @@ def load_model(args: argparse.Namespace) -> WorldModel | str | None:
     return load_yume5b(args.yume5b, resolution=args.resolution, device=args.device)
 
 
-def open_controller(args: argparse.Namespace, checkpoint: WorldModel | str | None = None) -> PlayController:
+def open_controller(args: argparse.Namespace, checkpoint: WorldModel | str | None = None,
+                    max_record_frames: int | None = None) -> PlayController:
     """The controller of the world that ``args`` describe (not started).
 
     ``checkpoint`` (a loaded model) replaces the model options; tests pass a small one.
+    ``max_record_frames`` bounds what its recorder writes in all (None: no limit).
     """
     model = load_model(args) if checkpoint is None else checkpoint
     env = YumeWorldEnv(checkpoint=model, device=args.device or "cpu")
     frame_size = env.unwrapped.model.frame_size
     scale = args.scale or auto_scale(frame_size)
     shown = UpscaleFrames(env, scale) if scale > 1 else env
-    recorder = ChunkRecorder(shown, Path(args.save_dir) / "recordings", overlay=True)
+    recorder = ChunkRecorder(shown, Path(args.save_dir) / "recordings", overlay=True, max_frames=max_record_frames)
     recorder.set_recording(False)
     options = start_options(args.prompt, args.image, args.seed, frame_size)
     return PlayController(recorder, seed=args.seed, options=options, recorder=recorder)
