@@ -26,6 +26,8 @@ from PIL import Image, UnidentifiedImageError
 ImageLike = Any  # str | os.PathLike | PIL.Image.Image | np.ndarray of shape (H, W, 3), uint8
 # 40 times the largest released frame (704 x 1280): an 8K photo fits, a decompression bomb does not.
 MAX_IMAGE_PIXELS = 40 * 704 * 1280
+# 4 times the longer side of the largest released frame: the bound on frame sizes and upscaled views.
+MAX_FRAME_SIDE = 4 * 1280
 
 
 def check_image_size(width: int, height: int, what: str) -> None:

@@ -229,3 +229,18 @@ def check_manifest(
 def tensor_infos(tensors: dict[str, torch.Tensor]) -> dict[str, TensorInfo]:
     """The :class:`TensorInfo` of each tensor of a state dict."""
     return {name: TensorInfo(tuple(t.shape), t.dtype) for name, t in tensors.items()}
+
+
+def check_weight_values(tensors: dict[str, torch.Tensor], source: str) -> None:
+    """One ValueError naming every tensor that is not floating point or holds NaN or infinity
+    (such weights load without complaint and then give black or garbage frames)."""
+    lines = []
+    for name, tensor in tensors.items():
+        if not tensor.dtype.is_floating_point:
+            lines.append(f"  dtype: {name}: {tensor.dtype} (weights must be floating point)")
+        elif not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            lines.append(f"  values: {name}: {bad} of {tensor.numel()} are NaN or infinite")
+    if lines:
+        shown = lines[:20] + ([f"  ... and {len(lines) - 20} more"] if len(lines) > 20 else [])
+        raise ValueError(f"weights in {source!r} are unusable; re-export or re-download them:\n" + "\n".join(shown))

@@ -39,6 +39,7 @@ from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel
 from yume_gym.model.text_cache import CacheInfo, TextCache
 from yume_gym.model.safe_load import (
     check_manifest,
+    check_weight_values,
     load_pth,
     load_safetensors,
     safetensors_files,
@@ -303,6 +304,7 @@ def load_umt5(path: str | os.PathLike, tokenizer: str | os.PathLike | None = Non
                                 f"(the {NATIVE_TOKENIZER_DIR} folder of the release)")
     model = meta_umt5(source.config)
     state = _read_state(source, model)
+    check_weight_values(state, str(path))
     if dtype is None:
         dtype = state["shared.weight"].dtype
     target = torch.device("cpu") if offload or device is None else torch.device(device)

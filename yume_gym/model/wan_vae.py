@@ -38,6 +38,7 @@ from torch import nn
 
 from yume_gym.model.safe_load import (
     check_manifest,
+    check_weight_values,
     load_pth,
     load_safetensors,
     safetensors_files,
@@ -321,6 +322,7 @@ def load_wan_vae(path: str | os.PathLike, device: torch.device | str | None = No
 
 def _assign(vae: AutoencoderKLWan, tensors: dict[str, torch.Tensor],
             device: torch.device | str | None, dtype: torch.dtype | None, tiling: bool) -> WanVAE:
+    check_weight_values(tensors, "the Wan VAE weights")
     if dtype is None:
         dtype = next(iter(tensors.values())).dtype
     device = torch.device(device) if device is not None else torch.device("cpu")
