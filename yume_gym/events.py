@@ -106,6 +106,8 @@ def validate_schedule(events: Any) -> Schedule:
     >>> validate_schedule([[0, "fog"], {"step": 4, "event": None}])
     [(0, 'fog'), (4, None)]
     """
+    if isinstance(events, np.ndarray):
+        events = events.tolist()
     if not isinstance(events, (list, tuple)):
         raise ValueError(
             f"an event schedule must be a list of (step, text) pairs, got {type(events).__name__} {events!r:.80}"

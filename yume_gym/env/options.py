@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from yume_gym.env.rewards import RewardFn
+from yume_gym.images import MAX_FRAME_SIDE
 
 
 
