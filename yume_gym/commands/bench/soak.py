@@ -22,7 +22,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="yume-gym bench soak", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
     p.add_argument("--steps", type=int, default=10_000, help="steps in the whole run")
-    p.add_argument("--reset-every", type=int, default=200, help="steps per episode")
+    p.add_argument("--reset-every", type=int, default=50, help="steps per episode")
     p.add_argument("--memory-at", default="0,100,2500,5000,7500,10000", help="steps at which to sample RSS")
     p.add_argument("--block", type=int, default=500, help="steps per step-time median")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -63,6 +63,9 @@ def soak(args: argparse.Namespace) -> tuple[dict[int, float], list[float]]:
         t0 = time.perf_counter()
         env.step(env.action_space.sample())
         step_s.append(time.perf_counter() - t0)
+        if len(step_s) % args.block == 0:
+            print(f"steps {len(step_s) - args.block + 1}-{len(step_s)}: median "
+                  f"{statistics.median(step_s[-args.block:]) * 1000:.1f} ms", flush=True)
     return memory, step_s
 
 
