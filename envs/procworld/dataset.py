@@ -286,7 +286,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True

@@ -314,9 +314,11 @@ class ChunkRecorder(gym.Wrapper):
         if video is None:
             return
         self._record["status"] = status
-        self._publish()
-        video.discard_segments()
-        self._video = None
+        try:
+            self._publish()
+        finally:  # a failed publish (a full disk) still leaves no segment folder behind
+            video.discard_segments()
+            self._video = None
 
 
 def _action_id(action: Any, info: dict[str, Any]) -> int | None:

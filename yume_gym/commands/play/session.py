@@ -19,10 +19,11 @@ from typing import Any
 
 from procworld.captions import parse_caption
 
-from yume_gym.commands.demo import DEFAULT_PROMPT, UpscaleFrames, start_image
+from yume_gym.commands.demo import DEFAULT_PROMPT, MAX_SCALE, UpscaleFrames, start_image
 from yume_gym.env.single import YumeWorldEnv
 from yume_gym.commands.play.controller import PlayController
 from yume_gym.env.recorder import ChunkRecorder
+from yume_gym.options import torch_device
 from yume_gym.world.bundle import WorldModel
 from yume_gym.world.released import DEFAULT_RESOLUTION, RESOLUTIONS, load_yume5b
 
@@ -40,7 +41,7 @@ def add_world_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--yume5b", default=None, metavar="DIR", help="a released Yume-5B-720P directory instead")
     parser.add_argument("--resolution", default=DEFAULT_RESOLUTION, choices=sorted(RESOLUTIONS),
                         help="frame size of --yume5b")
-    parser.add_argument("--device", default=None,
+    parser.add_argument("--device", default=None, type=torch_device,
                         help="torch device (default: cpu for a bundle, cuda when available for --yume5b)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the world (R restarts the same one)")
     parser.add_argument("--scale", type=int, default=None,
@@ -50,8 +51,10 @@ def add_world_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_world_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Exit through ``parser.error`` for option values that cannot work."""
-    if args.scale is not None and args.scale < 1:
-        parser.error(f"--scale {args.scale} must be >= 1")
+    if args.scale is not None and not 1 <= args.scale <= MAX_SCALE:
+        parser.error(f"--scale {args.scale} must be in 1..{MAX_SCALE}")
+    if args.seed < 0:
+        parser.error(f"--seed {args.seed} must be >= 0")
     if args.image is not None and not Path(args.image).is_file():
         parser.error(f"--image {args.image!r} is not a file; give the path of a start image")
 
