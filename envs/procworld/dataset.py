@@ -180,11 +180,15 @@ def read_shard(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[dic
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no shard at {str(path)!r}; check the path")
-    with safe_open(str(path), framework="numpy") as f:
-        metadata = f.metadata() or {}
-    if metadata.get("format") != FORMAT:
-        raise ValueError(f"{str(path)!r} is not a {FORMAT} shard (format {metadata.get('format')!r})")
-    return load_file(str(path)), json.loads(metadata["clips"])
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+        if metadata.get("format") != FORMAT:
+            raise ValueError(f"{str(path)!r} is not a {FORMAT} shard (format {metadata.get('format')!r})")
+        return load_file(str(path)), json.loads(metadata["clips"])
+    except (SafetensorError, json.JSONDecodeError, KeyError) as err:
+        raise ValueError(f"shard {str(path)!r} is damaged or truncated ({type(err).__name__}: {err}); "
+                         "delete it and re-run `yume-gym data procworld` with the same options to write it again") from err
 
 
 def shard_path(out: Path, shard: int) -> Path:

@@ -127,3 +127,13 @@ def test_hold_option_draws_a_fresh_action_every_chunk(tmp_path):
         assert [s["stop"] - s["start"] for s in record["segments"]] == [5, 4, 4, 4]  # the start frame rides with chunk 1
     with pytest.raises(SystemExit):
         main(["--clips", "2", "--out", str(tmp_path / "bad"), "--hold", "5", "4"])
+
+
+def test_a_truncated_shard_is_an_error_that_names_the_file(written, tmp_path):
+    _, paths = written
+    cut = tmp_path / "shard-00000.safetensors"
+    data = paths[0].read_bytes()
+    for size in (len(data) // 2, 6):
+        cut.write_bytes(data[:size])
+        with pytest.raises(ValueError, match=r"shard '.*shard-00000.safetensors' is damaged or truncated .*delete it"):
+            read_shard(cut)
