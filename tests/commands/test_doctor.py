@@ -180,3 +180,15 @@ def test_absurd_config_is_reported_at_once_without_a_traceback(broken, capsys, a
     assert main([str(broken), "--resolution", "64x64"]) == 1  # the command prints it, no traceback
     out = capsys.readouterr().out
     assert f"{field}={absurd[field]} is above the limit" in out and "Traceback" not in out
+
+
+def test_absurd_vae_and_text_encoder_configs_are_problems_not_work(diffusers_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(diffusers_dir, copy)
+    for folder, field in (("vae", "base_dim"), ("text_encoder", "num_layers")):
+        config = json.loads((copy / folder / "config.json").read_text())
+        (copy / folder / "config.json").write_text(json.dumps({**config, field: 10_000}))
+    reports, _ = check_directory(copy, SIZE, vae_config=VAE, text_config=T5)
+    problems = {r.name: r.problems for r in reports}
+    assert any("base_dim=10000 is above the limit 640" in line for line in problems["VAE"])
+    assert any("num_layers=10000 is above the limit 96" in line for line in problems["text encoder"])

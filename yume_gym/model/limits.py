@@ -21,6 +21,11 @@ MAX_GENERATOR_PARAMETERS = 4 * 5_000_000_000
 TEXT_ENCODER_LIMITS = {"d_model": 4 * 4096, "num_layers": 4 * 24, "num_heads": 4 * 64, "d_ff": 4 * 10240,
                        "max_length": 4 * 512, "text_len": 4 * 512, "cache_size": 1_000_000, "vocab": 4 * 256_384}
 # The Wan2.2 VAE: base 160 channels (at most 640), 48 latent channels, stride 16, 1280-pixel frames.
+# The same umt5-xxl and Wan2.2 VAE sizes under their config.json names (transformers, diffusers).
+UMT5_LIMITS = {"d_model": 4 * 4096, "num_layers": 4 * 24, "num_heads": 4 * 64, "d_ff": 4 * 10240, "d_kv": 4 * 64,
+               "vocab_size": 4 * 256_384}
+WAN_VAE_LIMITS = {"base_dim": 4 * 160, "decoder_base_dim": 4 * 256, "z_dim": 4 * 48, "num_res_blocks": 4 * 2,
+                  "dim_mult": 4 * 4, "in_channels": 4 * 12, "out_channels": 4 * 12, "patch_size": 4 * 2}
 CODEC_LIMITS = {"image_size": 4 * 1280, "latent_channels": 4 * 48, "base_channels": 4 * 160,
                 "max_channels": 4 * 640, "spatial_stride": 4 * 16, "temporal_stride": 4 * 4}
 

@@ -37,6 +37,7 @@ from torch import nn
 from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel
 
 from yume_gym.model.text_cache import CacheInfo, TextCache
+from yume_gym.model.limits import UMT5_LIMITS, check_limits
 from yume_gym.model.safe_load import (
     check_manifest,
     check_weight_values,
@@ -259,6 +260,7 @@ def _hf_config(folder: Path) -> UMT5Config | None:
         raise ValueError(f"{str(file)!r} is not valid JSON ({err})") from err
     if not isinstance(data, dict) or data.get("model_type") != "umt5":
         return None
+    check_limits(f"text encoder config {str(file)!r}", data, UMT5_LIMITS)
     return UMT5Config.from_dict(data)
 
 

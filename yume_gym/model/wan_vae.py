@@ -36,6 +36,7 @@ from diffusers import AutoencoderKLWan
 from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, unpatchify
 from torch import nn
 
+from yume_gym.model.limits import WAN_VAE_LIMITS, check_limits
 from yume_gym.model.safe_load import (
     check_manifest,
     check_weight_values,
@@ -271,6 +272,8 @@ def _diffusers_config(folder: Path) -> dict[str, Any] | None:
         raise ValueError(f"{str(file)!r} is not valid JSON ({err})") from err
     if not isinstance(data, dict) or data.get("_class_name") != "AutoencoderKLWan":
         return None
+    sizes = {k: len(v) if k == "dim_mult" and isinstance(v, list) else v for k, v in data.items()}
+    check_limits(f"VAE config {str(file)!r}", sizes, WAN_VAE_LIMITS)
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
