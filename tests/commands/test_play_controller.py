@@ -55,6 +55,35 @@ def test_events_reach_the_env_and_clear(controller_and_log):
         controller.set_event("x" * 301)
     with pytest.raises(ValueError, match="blank"):
         controller.set_event("  ")
+    with pytest.raises(ValueError, match="lone surrogate"):
+        controller.set_event("\ud800")
+
+
+def test_a_request_that_fails_in_the_env_is_shown_and_generation_goes_on(model):
+    from yume_gym.commands.play.controller import PlayController
+    from yume_gym.env.single import YumeWorldEnv
+
+    class EventFails(YumeWorldEnv):
+        steps = 0
+
+        def set_event(self, text):
+            raise RuntimeError(f"cannot encode {text!r}")
+
+        def step(self, action):
+            EventFails.steps += 1
+            return super().step(action)
+
+    controller = PlayController(EventFails(checkpoint=model), seed=0, options={"prompt": PROMPT})
+    controller.start()
+    try:
+        wait_until(lambda: controller.frame() is not None, every=controller.advance, what="the opening chunk")
+        controller.set_event("night falls")
+        wait_until(lambda: controller.status().error is not None, every=controller.advance, what="the error")
+        assert controller.status().error == "RuntimeError: cannot encode 'night falls'"
+        steps = EventFails.steps
+        wait_until(lambda: EventFails.steps >= steps + 3, every=controller.advance, what="chunks after the failure")
+    finally:
+        controller.close()
 
 
 def test_reset_restarts_and_pause_stops_generation(controller_and_log):
