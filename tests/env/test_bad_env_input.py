@@ -79,3 +79,18 @@ def test_frame_size_is_bounded(model):
     for size in (32768, (64, 10**6), 0):
         with pytest.raises(ValueError, match=r"frame_size .* must be None, an int in 1..5120"):
             YumeWorldEnv(checkpoint=model, frame_size=size)
+
+
+def test_a_tampered_snapshot_is_refused_and_the_world_kept(model):
+    import dataclasses
+
+    env = YumeWorldEnv(checkpoint=model)
+    env.reset(seed=0)
+    saved = env.get_state()
+    env.step(9)
+    for change, message in (({"step": -3}, "snapshot step"), ({"event": "\ud800"}, "lone surrogate"),
+                            ({"schedule": ((2, "rain"), (1, "fog"))}, "comes after")):
+        tampered = {**saved, "world": dataclasses.replace(saved["world"], **change)}
+        with pytest.raises(ValueError, match=message):
+            env.set_state(tampered)
+        assert env.get_state()["world"].step == 1
