@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except EXPECTED_ERRORS as err:
         if debug:
             raise
-        what = " ".join(argv[:2]) if len(argv) > 1 and not argv[1].startswith("-") else argv[0]
+        what = " ".join(argv[:2]) if len(argv) > 1 and argv[1] in JOBS.get(argv[0], {}) else argv[0]
         message = str(err).strip() or ("interrupted" if isinstance(err, KeyboardInterrupt) else type(err).__name__)
         print(f"yume-gym {what}: error: {message}", file=sys.stderr)
         return 2

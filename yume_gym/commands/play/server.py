@@ -297,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     import_play_dependency("aiohttp")  # fail with the install hint before loading a model
     if args.host not in LOCAL_HOSTS:
         print(f"warning: binding {args.host}: the page has no login, so anyone who can reach this address "
-              "can drive the world; prefer the default 127.0.0.1 with an SSH tunnel", file=sys.stderr)
+              "can drive the world; prefer the default 127.0.0.1 with an SSH tunnel. The page answers to "
+              f"{', '.join(sorted(allowed_host_names(args.host, tuple(args.allow_host))))} only: add the name "
+              "or address you browse to with --allow-host", file=sys.stderr)
     controller = open_controller(args, max_record_frames=args.max_record_frames)
     model = controller.env.unwrapped.model
     print(model.describe())
