@@ -151,6 +151,21 @@ def test_start_options_and_scale():
     assert auto_scale((64, 64)) == 8 and auto_scale((704, 1280)) == 1
 
 
+def test_recording_stops_at_its_frame_limit_and_the_hud_says_so(model, tmp_path):
+    args = parse_args(["--save-dir", str(tmp_path), "--scale", "1"])
+    controller = open_controller(args, checkpoint=model, max_record_frames=8)
+    controller.start()
+    try:
+        wait_until(lambda: controller.frame() is not None, every=controller.advance, what="the opening chunk")
+        assert controller.toggle_recording() is True
+        wait_until(lambda: not controller.status().recording, every=controller.advance, what="recording to stop")
+    finally:
+        controller.close()
+    video = tmp_path / "recordings" / "episode-0000.mp4"
+    sidecar = json.loads(video.with_suffix(".json").read_text())
+    assert sidecar["status"] == "frame limit" and sidecar["frame_count"] <= 8
+
+
 def test_toggle_recording_needs_a_recorder(model):
     controller, _ = logged_controller(model)
     with pytest.raises(RuntimeError, match="no recorder"):

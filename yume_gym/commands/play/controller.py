@@ -287,3 +287,6 @@ class PlayController:
                 return  # a reset was asked for while this chunk was generated: drop it
             self._playback.push(chunk)
             self._last_generate_s = generate_s
+            stopped_itself = self.recorder is not None and not self.recorder.recording  # e.g. at its frame limit
+            if stopped_itself and not any(kind == _RECORD for kind, _ in self._commands):
+                self._recording = False
