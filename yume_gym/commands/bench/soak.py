@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     minutes = (time.perf_counter() - start) / 60
     blocks = [step_s[i : i + args.block] for i in range(0, len(step_s), args.block)]
     medians = [statistics.median(b) * 1000 for b in blocks]
+    first, last = min(memory), max(memory)
+    warm = sorted(memory)[1] if len(memory) > 2 else first
     lines = [
         "# Soak: one env over a long run",
         "",
@@ -94,9 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|",
         *(f"| {i * args.block + 1}-{i * args.block + len(b)} | {m:.1f} |" for i, (b, m) in enumerate(zip(blocks, medians))),
         "",
-        f"Last block / first block step time: {medians[-1] / medians[0]:.2f}. "
-        f"Memory growth from step {min(memory)} to {max(memory)}: "
-        f"{memory[max(memory)] - memory[min(memory)]:+.1f} MB.",
+        f"Last block / first block step time: {medians[-1] / medians[0]:.2f} (wall-clock medians: on a "
+        "shared machine a block's median also measures what else ran then). "
+        f"Memory growth from step {first} to {last}: {memory[last] - memory[first]:+.1f} MB; from step {warm} "
+        f"(after the first episodes warmed up) to {last}: {memory[last] - memory[warm]:+.1f} MB.",
         "",
         f"Regenerate with `python -m yume_gym.commands.bench.soak --steps {args.steps} "
         f"--reset-every {args.reset_every}`.",
