@@ -38,6 +38,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from tqdm import tqdm
 
 from .baselines import BASELINES, make_baseline
+from .ppo_file import load_ppo
 from .stats import markdown_table, summarize
 from .worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env, procworld_env
 from yume_gym.actions import make_action_space
@@ -110,7 +111,7 @@ def held_out_episodes(task: str, count: int, seed: int) -> list[tuple[str, int]]
 
 def load_policy(path: str | Path, view: AgentView, device: str = "cpu") -> PPO:
     """A saved PPO agent, checked against the observations and actions of ``view``."""
-    agent = PPO.load(path, device=device)
+    agent = load_ppo(path, device=device)
     expected = (3 * view.frame_stack, view.obs_size, view.obs_size)
     got = tuple(agent.observation_space.shape)
     if got not in (expected, expected[1:] + expected[:1]):

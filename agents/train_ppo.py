@@ -48,6 +48,7 @@ from .callbacks import (
     latest_checkpoint,
     save_agent,
 )
+from .ppo_file import load_ppo
 from .worlds import DREAM_STARTS, WORLDS, AgentView, make_vec_env
 from yume_gym.actions import ACTION_SPACE_KINDS
 from yume_gym.atomic_file import write_text_atomic
@@ -173,7 +174,7 @@ def train_with_current_threads(args: TrainArgs) -> dict:
         agent, done = new_agent(args, venv), 0
     else:
         done, path = resumed
-        agent = PPO.load(path, env=venv, device=args.policy_device)
+        agent = load_ppo(path, env=venv, device=args.policy_device, clip_range=args.clip_range)
         agent.set_random_seed(args.seed + done)  # the resumed envs and policy draw new, seeded randomness
     suffix = "" if resumed is None else f"-from-{done}"  # stable-baselines3 rewrites progress.csv
     formats = ["csv"] + (["tensorboard"] if args.tensorboard else [])

@@ -147,7 +147,9 @@ def to_action_id(action: Any, kind: str = "discrete") -> int:
     """
     if kind == "multi_discrete":
         arr = np.asarray(action)
-        if arr.shape != (2,) or not np.issubdtype(arr.dtype, np.integer):
+        items = list(action) if isinstance(action, (list, tuple)) else []
+        has_bool = arr.dtype == np.bool_ or any(isinstance(a, (bool, np.bool_)) for a in items)
+        if arr.shape != (2,) or not np.issubdtype(arr.dtype, np.integer) or has_bool:
             raise ValueError(
                 f"multi_discrete action {action!r} must be two integers (movement 0-8, rotation 0-8)"
             )

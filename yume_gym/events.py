@@ -46,30 +46,43 @@ import numpy as np
 import yaml
 
 MAX_EVENT_CHARS = 300
+MAX_PROMPT_CHARS = 2000  # a prompt is a scene description; the released captions are far shorter
 SCHEDULE_FILE_SUFFIXES = (".json", ".yaml", ".yml")
 
 Schedule = list[tuple[int, "str | None"]]
 
 
-def validate_event_text(text: Any, where: str = "event text") -> str | None:
-    """Check one event text: a non-blank string of at most MAX_EVENT_CHARS characters, or None.
-
-    Returns the text unchanged. ``where`` names the value in the error message.
-    """
-    if text is None:
-        return None
+def validate_text(text: Any, where: str, max_chars: int, kind: str = "texts") -> str:
+    """Check one text: a string that is not blank, encodable as UTF-8 (no lone surrogates such as
+    ``"\\ud800"``) and at most ``max_chars`` characters; returns it unchanged, else a ValueError
+    that names ``where``, the value and the fix."""
     if not isinstance(text, str):
-        raise ValueError(
-            f"{where}: the text {text!r} has type {type(text).__name__}; expected a string, or None to clear"
-        )
+        raise ValueError(f"{where}: the text {text!r} has type {type(text).__name__}; expected a string")
     if not text.strip():
-        raise ValueError(f"{where}: the text {text!r} is blank; write the event, or use None to clear the event")
-    if len(text) > MAX_EVENT_CHARS:
+        raise ValueError(f"{where}: the text {text!r} is blank; write some words")
+    if len(text) > max_chars:
         raise ValueError(
             f"{where}: the text is {len(text)} characters long ({text[:40]!r}...); "
-            f"events are at most {MAX_EVENT_CHARS} characters, shorten it"
+            f"{kind} are at most {max_chars} characters, shorten it"
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"{where}: the text {text!r} holds {text[err.start:err.end]!r} at position {err.start}, which is not a "
+            "character (a lone surrogate) and cannot be encoded; remove it or send valid UTF-8"
+        ) from None
     return text
+
+
+def validate_event_text(text: Any, where: str = "event text") -> str | None:
+    """Check one event text (see :func:`validate_text`, at most MAX_EVENT_CHARS characters), or
+    None, which clears the event. Returns the text unchanged."""
+    if text is None:
+        return None
+    if isinstance(text, str) and not text.strip():
+        raise ValueError(f"{where}: the text {text!r} is blank; write the event, or use None to clear the event")
+    return validate_text(text, where, MAX_EVENT_CHARS, "events")
 
 
 def validate_step(step: Any, where: str = "step") -> int:
@@ -93,6 +106,8 @@ def validate_schedule(events: Any) -> Schedule:
     >>> validate_schedule([[0, "fog"], {"step": 4, "event": None}])
     [(0, 'fog'), (4, None)]
     """
+    if isinstance(events, np.ndarray):
+        events = events.tolist()
     if not isinstance(events, (list, tuple)):
         raise ValueError(
             f"an event schedule must be a list of (step, text) pairs, got {type(events).__name__} {events!r:.80}"
@@ -197,11 +212,14 @@ def load_schedule(path: str | os.PathLike) -> Schedule:
 
 
 def check_prompt(prompt: Any) -> str | tuple[str, ...] | None:
-    """A prompt (a string), a tuple of prompts to pick from per episode, or None; TypeError otherwise."""
-    if prompt is None or isinstance(prompt, str):
-        return prompt
+    """A prompt (a string), a tuple of prompts to pick from per episode, or None; TypeError for
+    another type, ValueError for a text :func:`validate_text` refuses."""
+    if prompt is None:
+        return None
+    if isinstance(prompt, str):
+        return validate_text(prompt, "prompt", MAX_PROMPT_CHARS, "prompts")
     if isinstance(prompt, Sequence) and len(prompt) > 0 and all(isinstance(p, str) for p in prompt):
-        return tuple(prompt)
+        return tuple(validate_text(p, f"prompt[{i}]", MAX_PROMPT_CHARS, "prompts") for i, p in enumerate(prompt))
     raise TypeError(f"prompt must be a string or a non-empty sequence of strings, got {type(prompt).__name__} {prompt!r}")
 
 

@@ -20,6 +20,7 @@ from torch import Tensor
 VelocityFn = Callable[[Tensor, Tensor], Tensor]
 NUM_TRAIN_TIMESTEPS = 1000
 TIMESTEP_DTYPE = torch.float32  # timesteps never take the latents' dtype: bf16 turns 954.55 into 956
+MAX_STEPS = NUM_TRAIN_TIMESTEPS  # one sampling step per training timestep at most
 
 
 def shift_sigma(sigma: Tensor, shift: float) -> Tensor:
@@ -39,10 +40,10 @@ class FlowSchedule:
     shift: float = 7.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.steps, int) or self.steps < 1:
-            raise ValueError(f"steps={self.steps!r} must be a positive integer")
-        if not self.shift > 0:
-            raise ValueError(f"shift={self.shift!r} must be positive")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps={self.steps!r} must be an integer in 1..{MAX_STEPS}")
+        if not 0 < self.shift < 1e6:
+            raise ValueError(f"shift={self.shift!r} must be a positive finite number")
 
     def sigmas(self) -> Tensor:
         """The ``steps + 1`` shifted noise levels, from 1 down to 0 (float64)."""

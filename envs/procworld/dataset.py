@@ -33,6 +33,7 @@ from procworld.scene import build_scene, random_spec
 from procworld.sim import ProcWorld
 from yume_gym.actions import NUM_ROTATIONS, ROTATION_INDEX, SpeedSuffix, caption_for_action
 from yume_gym.atomic_file import atomic_path, write_text_atomic
+from yume_gym.events import MAX_PROMPT_CHARS, validate_event_text, validate_text
 
 FORMAT = "procworld-clips"
 VERSION = 1
@@ -180,11 +181,27 @@ def read_shard(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[dic
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no shard at {str(path)!r}; check the path")
-    with safe_open(str(path), framework="numpy") as f:
-        metadata = f.metadata() or {}
-    if metadata.get("format") != FORMAT:
-        raise ValueError(f"{str(path)!r} is not a {FORMAT} shard (format {metadata.get('format')!r})")
-    return load_file(str(path)), json.loads(metadata["clips"])
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+        if metadata.get("format") != FORMAT:
+            raise ValueError(f"{str(path)!r} is not a {FORMAT} shard (format {metadata.get('format')!r})")
+        records = json.loads(metadata["clips"])
+        check_record_texts(records, path)
+        return load_file(str(path)), records
+    except (SafetensorError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"shard {str(path)!r} is damaged or truncated ({type(err).__name__}: {err}); "
+                         "delete it and re-run `yume-gym data procworld` with the same options to write it again") from err
+
+
+def check_record_texts(records: list[dict[str, Any]], path: Path) -> None:
+    """Refuse a shard whose scene, event or caption texts the text encoder could not take."""
+    for i, record in enumerate(records):
+        where = f"shard {str(path)!r}, clip record {i}"
+        validate_text(record["scene"], f"{where} scene", MAX_PROMPT_CHARS, "scene captions")
+        validate_event_text(record["event"], f"{where} event")
+        for segment in record["segments"]:
+            validate_text(segment["caption"], f"{where} caption", MAX_PROMPT_CHARS, "captions")
 
 
 def shard_path(out: Path, shard: int) -> Path:
@@ -286,7 +303,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True

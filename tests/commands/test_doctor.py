@@ -9,7 +9,7 @@ from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, models, pre_tokenizers, processors
 from transformers import T5Tokenizer, UMT5EncoderModel
 
-from yume_gym.commands.doctor import check_directory, main
+from yume_gym.commands.doctor import check_directory, check_generator, main
 from yume_gym.model import build_generator
 from yume_gym.model.generator import released_config
 from yume_gym.model.safe_load import load_pth, save_pth
@@ -165,3 +165,30 @@ def test_bad_arguments(tmp_path, capsys):
     assert "no checkpoint directory" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main([str(tmp_path), "--resolution", "700x1280"])
+
+
+@pytest.mark.parametrize("absurd", [{"dim": 999_999_936, "num_heads": 24}, {"num_layers": 10_000}])
+def test_absurd_config_is_reported_at_once_without_a_traceback(broken, capsys, absurd):
+    import time
+
+    (broken / "config.json").write_text(json.dumps({**DIT, **absurd}))
+    field = next(iter(absurd))
+    started = time.perf_counter()
+    report = check_generator(broken, SIZE)
+    assert time.perf_counter() - started < 1.0
+    assert len(report.problems) == 1 and f"{field}={absurd[field]} is above the limit" in report.problems[0]
+    assert main([str(broken), "--resolution", "64x64"]) == 1  # the command prints it, no traceback
+    out = capsys.readouterr().out
+    assert f"{field}={absurd[field]} is above the limit" in out and "Traceback" not in out
+
+
+def test_absurd_vae_and_text_encoder_configs_are_problems_not_work(diffusers_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(diffusers_dir, copy)
+    for folder, field in (("vae", "base_dim"), ("text_encoder", "num_layers")):
+        config = json.loads((copy / folder / "config.json").read_text())
+        (copy / folder / "config.json").write_text(json.dumps({**config, field: 10_000}))
+    reports, _ = check_directory(copy, SIZE, vae_config=VAE, text_config=T5)
+    problems = {r.name: r.problems for r in reports}
+    assert any("base_dim=10000 is above the limit 640" in line for line in problems["VAE"])
+    assert any("num_layers=10000 is above the limit 96" in line for line in problems["text encoder"])

@@ -55,6 +55,35 @@ def test_events_reach_the_env_and_clear(controller_and_log):
         controller.set_event("x" * 301)
     with pytest.raises(ValueError, match="blank"):
         controller.set_event("  ")
+    with pytest.raises(ValueError, match="lone surrogate"):
+        controller.set_event("\ud800")
+
+
+def test_a_request_that_fails_in_the_env_is_shown_and_generation_goes_on(model):
+    from yume_gym.commands.play.controller import PlayController
+    from yume_gym.env.single import YumeWorldEnv
+
+    class EventFails(YumeWorldEnv):
+        steps = 0
+
+        def set_event(self, text):
+            raise RuntimeError(f"cannot encode {text!r}")
+
+        def step(self, action):
+            EventFails.steps += 1
+            return super().step(action)
+
+    controller = PlayController(EventFails(checkpoint=model), seed=0, options={"prompt": PROMPT})
+    controller.start()
+    try:
+        wait_until(lambda: controller.frame() is not None, every=controller.advance, what="the opening chunk")
+        controller.set_event("night falls")
+        wait_until(lambda: controller.status().error is not None, every=controller.advance, what="the error")
+        assert controller.status().error == "RuntimeError: cannot encode 'night falls'"
+        steps = EventFails.steps
+        wait_until(lambda: EventFails.steps >= steps + 3, every=controller.advance, what="chunks after the failure")
+    finally:
+        controller.close()
 
 
 def test_reset_restarts_and_pause_stops_generation(controller_and_log):
@@ -120,6 +149,21 @@ def test_start_options_and_scale():
     image = start_options(PROMPT, None, 0, (SIZE, SIZE))["image"]
     assert image.shape == (SIZE, SIZE, 3) and image.dtype == np.uint8
     assert auto_scale((64, 64)) == 8 and auto_scale((704, 1280)) == 1
+
+
+def test_recording_stops_at_its_frame_limit_and_the_hud_says_so(model, tmp_path):
+    args = parse_args(["--save-dir", str(tmp_path), "--scale", "1"])
+    controller = open_controller(args, checkpoint=model, max_record_frames=8)
+    controller.start()
+    try:
+        wait_until(lambda: controller.frame() is not None, every=controller.advance, what="the opening chunk")
+        assert controller.toggle_recording() is True
+        wait_until(lambda: not controller.status().recording, every=controller.advance, what="recording to stop")
+    finally:
+        controller.close()
+    video = tmp_path / "recordings" / "episode-0000.mp4"
+    sidecar = json.loads(video.with_suffix(".json").read_text())
+    assert sidecar["status"] == "frame limit" and sidecar["frame_count"] <= 8
 
 
 def test_toggle_recording_needs_a_recorder(model):

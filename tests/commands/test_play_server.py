@@ -70,9 +70,13 @@ def test_bad_input_is_refused_and_the_server_keeps_serving(server):
                 assert "unknown message type 'fly'" in await refused(ws, '{"type": "fly"}')
                 assert "expected ['held']" in await refused(ws, '{"type": "keys", "keys": ["W"]}')
                 assert "binary message refused" in await refused(ws, b"\x00\x01")
+                surrogate = await refused(ws, '{"type": "event", "text": "\\ud800"}')  # a lone surrogate
+                assert "lone surrogate" in surrogate and "'\\ud800'" in surrogate
                 await ws.send_str('{"type": "keys", "held": ["W"]}')  # the same socket still drives
                 await next_text(ws, "status")
                 await asyncio.to_thread(wait_until, lambda: 9 in log.actions, 60, None, "action 9")
+                steps = len(log.actions)
+                await asyncio.to_thread(wait_until, lambda: len(log.actions) > steps + 2, 60, None, "more chunks")
             async with session.ws_connect(ws_url) as ws:  # an oversized frame closes that socket only
                 await next_text(ws, "hello")
                 await ws.send_str("x" * (MAX_MESSAGE_BYTES + 1))
@@ -109,9 +113,34 @@ def test_websocket_refuses_other_origins_and_non_loopback_host_names(server):
                 return err.status
 
     assert asyncio.run(status_of(origin="http://evil.example")) == 403
+    assert asyncio.run(status_of(origin=url.rstrip("/").replace("http://", "https://"))) == 403  # scheme counts
     assert asyncio.run(status_of(headers={"Host": f"rebound.example:{port}"})) == 403  # DNS rebinding
     assert asyncio.run(status_of(origin=url.rstrip("/"))) == 101  # the page itself
     assert asyncio.run(status_of(headers={"Host": f"localhost:{port}"})) == 101
+
+
+def test_every_bind_checks_the_host_and_page_recording_is_off_by_default(model):
+    from yume_gym.commands.play.server import allowed_host_names
+
+    assert "rebound.example" not in allowed_host_names("0.0.0.0")
+    assert {"localhost", "127.0.0.1"} <= allowed_host_names("0.0.0.0")
+    assert "gpu-box.lan" in allowed_host_names("0.0.0.0", ("GPU-box.lan",))
+    assert "10.0.0.5" in allowed_host_names("10.0.0.5")
+    controller, _ = logged_controller(model)
+    with served(controller) as url:
+        ws_url, port = url.replace("http", "ws") + "ws", url.rstrip("/").rsplit(":", 1)[1]
+
+        async def scenario():
+            async with aiohttp.ClientSession() as session:
+                with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+                    await session.ws_connect(ws_url, headers={"Host": f"rebound.example:{port}"})
+                assert err.value.status == 403
+                async with session.ws_connect(ws_url) as ws:
+                    await next_text(ws, "hello")
+                    assert "start the server with --allow-recording" in await refused(ws, '{"type": "record"}')
+
+        asyncio.run(scenario())
+        assert not controller.status().recording
 
 
 def test_host_other_than_localhost_only_when_given():

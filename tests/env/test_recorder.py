@@ -155,3 +155,17 @@ def test_naming_and_argument_errors(tmp_path):
         ChunkRecorder(FakeChunkEnv(), tmp_path, fps=-1)
     with pytest.raises(ValueError, match="publish_every 0"):
         ChunkRecorder(FakeChunkEnv(), tmp_path, publish_every=0)
+
+
+def test_max_frames_ends_the_recording_and_bounds_what_is_written(tmp_path):
+    env = ChunkRecorder(FakeChunkEnv(episode_steps=50), tmp_path, overlay=False, max_frames=3 * T)
+    env.reset(seed=0)
+    for _ in range(5):
+        env.step(0)
+    assert not env.recording and env.frames_recorded == 3 * T
+    sidecar = json.loads(episode_video_path(tmp_path, 0).with_suffix(".json").read_text())
+    assert sidecar["status"] == "frame limit" and sidecar["frame_count"] == 3 * T
+    assert count_frames(episode_video_path(tmp_path, 0)) == 3 * T
+    assert not list(tmp_path.glob(".*.segments"))
+    with pytest.raises(ValueError, match="max_frames 0 must be a positive integer"):
+        ChunkRecorder(FakeChunkEnv(), tmp_path, max_frames=0)

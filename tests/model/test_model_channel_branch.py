@@ -4,7 +4,7 @@ import dataclasses
 
 import torch
 
-from yume_gym.model import PRESETS, GeneratorConfig, build_generator
+from yume_gym.model import PRESETS, build_generator
 from yume_gym.model.channel_branch import ChannelFusion, patchify_history
 from yume_gym.model.rope import rope_cos_sin
 

@@ -212,3 +212,26 @@ def test_a_reused_conditioning_gives_the_same_velocity_and_checks_the_chunk_shap
             model(x[:1], torch.full((1,), 500.0), conditioning=conditioning)
         with pytest.raises(ValueError, match="not both"):
             model(x, torch.full((2,), 500.0), context, conditioning=conditioning)
+
+
+def test_configs_that_would_exhaust_memory_are_refused_before_building():
+    import time
+
+    from yume_gym.model import PRESETS, GeneratorConfig
+    from yume_gym.model.codec import CodecConfig
+    from yume_gym.model.text_encoder import TextEncoderConfig
+
+    released = PRESETS["yume-5b"].to_dict()
+    started = time.perf_counter()
+    for build, message in (
+        (lambda: GeneratorConfig(**{**released, "dim": 10**9}), r"dim=1000000000 is above the limit 12,288"),
+        (lambda: GeneratorConfig(**{**released, "num_layers": 10**4}), r"num_layers=10000 is above the limit 120"),
+        (lambda: GeneratorConfig(**{**released, "dim": 12288, "num_layers": 120}), r"weights, above the limit"),
+        (lambda: CodecConfig(base_channels=32768, max_channels=32768), r"max_channels=32768 is above the limit"),
+        (lambda: TextEncoderConfig(d_model=2**20, num_heads=4), r"d_model=1048576 is above the limit"),
+        (lambda: TextEncoderConfig(vocab=["<pad>"] * (4 * 256_384 + 1)), r"vocab=1025537 is above the limit"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            build()
+    assert time.perf_counter() - started < 1.0
+    assert GeneratorConfig(**released).dim == 3072  # the released size itself is fine

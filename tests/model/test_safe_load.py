@@ -130,3 +130,25 @@ def test_manifest_problems_name_every_mismatch():
     with pytest.raises(ValueError, match=r"(?s)do not match.*missing: renamed.*shape: wrong"):
         check_manifest(found, expected, "file.pth")
     check_manifest({"kept": found["kept"]}, {"kept": (2, 3)}, "file.pth")
+
+
+def test_weights_that_are_not_float_or_not_finite_are_refused_by_name(tmp_path):
+    from yume_gym.model import PRESETS, build_generator, load_generator, save_generator
+    from yume_gym.model.safe_load import check_weight_values
+
+    good = {"a.weight": torch.zeros(2), "b.bias": torch.ones(3, dtype=torch.bfloat16)}
+    check_weight_values(good, "w.safetensors")
+    for bad, message in (
+        (torch.zeros(2, dtype=torch.int32), r"dtype: a.weight: torch.int32 \(weights must be floating point\)"),
+        (torch.zeros(2, dtype=torch.bool), r"dtype: a.weight: torch.bool"),
+        (torch.tensor([1.0, float("nan")]), r"values: a.weight: 1 of 2 are NaN or infinite"),
+        (torch.tensor([float("inf"), 0.0]), r"values: a.weight: 1 of 2 are NaN or infinite"),
+    ):
+        with pytest.raises(ValueError, match=rf"weights in 'w.safetensors' are unusable.*\n  {message}"):
+            check_weight_values({**good, "a.weight": bad}, "w.safetensors")
+    model = build_generator(PRESETS["test"])
+    with torch.no_grad():
+        model.head.head.weight[0, 0] = float("nan")
+    save_generator(model, tmp_path / "g.safetensors")
+    with pytest.raises(ValueError, match=r"values: head.head.weight: 1 of"):
+        load_generator(tmp_path / "g.safetensors")

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from yume_gym.model import PRESETS, GeneratorConfig, build_generator, tscm
+from yume_gym.model import PRESETS, build_generator, tscm
 
 GRID_720P = (44, 80)  # latent grid of 704x1280 video
 SMALL = dataclasses.replace(PRESETS["test"], num_layers=1)

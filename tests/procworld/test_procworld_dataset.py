@@ -127,3 +127,27 @@ def test_hold_option_draws_a_fresh_action_every_chunk(tmp_path):
         assert [s["stop"] - s["start"] for s in record["segments"]] == [5, 4, 4, 4]  # the start frame rides with chunk 1
     with pytest.raises(SystemExit):
         main(["--clips", "2", "--out", str(tmp_path / "bad"), "--hold", "5", "4"])
+
+
+def test_a_truncated_shard_is_an_error_that_names_the_file(written, tmp_path):
+    _, paths = written
+    cut = tmp_path / "shard-00000.safetensors"
+    data = paths[0].read_bytes()
+    for size in (len(data) // 2, 6):
+        cut.write_bytes(data[:size])
+        with pytest.raises(ValueError, match=r"shard '.*shard-00000.safetensors' is damaged or truncated .*delete it"):
+            read_shard(cut)
+
+
+def test_a_shard_with_a_caption_the_encoder_cannot_take_is_refused(written, tmp_path):
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    _, paths = written
+    with safe_open(str(paths[0]), framework="numpy") as f:
+        metadata, arrays = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    records = json.loads(metadata["clips"])
+    records[1]["segments"][0]["caption"] = "First-person perspective. \ud800"
+    save_file(arrays, str(tmp_path / "bad.safetensors"), metadata={**metadata, "clips": json.dumps(records)})
+    with pytest.raises(ValueError, match=r"bad.safetensors', clip record 1 caption: .* lone surrogate"):
+        read_shard(tmp_path / "bad.safetensors")

@@ -65,8 +65,8 @@ def test_text_start_batches_have_no_history_and_the_scene_caption():
 
 
 def test_damaged_checkpoint_is_a_clear_error_and_missing_is_a_fresh_run(tmp_path):
-    assert load_checkpoint(tmp_path / "none.pt") is None
-    path = save_checkpoint(tmp_path / "c.pt", {"step": 3, "w": torch.ones(2)})
+    assert load_checkpoint(tmp_path / "none.safetensors") is None
+    path = save_checkpoint(tmp_path / "c.safetensors", {"step": 3, "w": torch.ones(2)})
     assert load_checkpoint(path)["step"] == 3
     path.write_bytes(path.read_bytes()[:20])
     with pytest.raises(ValueError, match="damaged"):

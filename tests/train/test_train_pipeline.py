@@ -6,6 +6,7 @@ and its outputs are checked: files, resumption, and that the exported bundles lo
 
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
@@ -67,12 +68,12 @@ def test_foundation_starts_from_a_bundle(runs, tmp_path):
     assert warm.text_encoder.config.vocab == start.text_encoder.config.vocab
     assert "from " + str(bundle) in json.loads((tmp_path / "warm/bundle/world_model.json").read_text())["note"]
     with pytest.raises(ValueError, match="chunks of 4 latents, not --chunk-latents 2"):
-        cli([*common, "--codec", codec, "--chunk-latents", "2", "--out", str(tmp_path / "short")])
+        cli([*common, "--codec", codec, "--chunk-latents", "2", "--out", str(tmp_path / "short"), "--debug"])
     other = tmp_path / "other-codec"
     assert cli(["train", "codec", "--data", str(runs / "data"), "--out", str(other), "--steps", "1", "--batch", "4",
                 "--max-clips", "6", "--seed", "5", *THREADS]) == 0
     with pytest.raises(ValueError, match="another codec than --codec"):
-        cli([*common, "--codec", str(other / "codec.safetensors"), "--out", str(tmp_path / "mismatch")])
+        cli([*common, "--codec", str(other / "codec.safetensors"), "--out", str(tmp_path / "mismatch"), "--debug"])
 
 
 def test_residual_foundation_ships_its_scale_and_keeps_it(runs, tmp_path):
@@ -83,11 +84,11 @@ def test_residual_foundation_ships_its_scale_and_keeps_it(runs, tmp_path):
     scale = read_world_model(out / "bundle").generation.residual_scale
     assert scale is not None and 0.0 < scale < 10.0
     with pytest.raises(ValueError, match="trained with --residual"):
-        cli([*common, "--out", str(out), "--steps", "2"])
+        cli([*common, "--out", str(out), "--steps", "2", "--debug"])
     assert cli([*common, "--out", str(out), "--steps", "2", "--residual"]) == 0  # resumed: the same scale
     assert read_world_model(out / "bundle").generation.residual_scale == scale
     with pytest.raises(ValueError, match="add --residual"):
-        cli([*common, "--init", str(out / "bundle"), "--out", str(tmp_path / "absolute"), "--steps", "1"])
+        cli([*common, "--init", str(out / "bundle"), "--out", str(tmp_path / "absolute"), "--steps", "1", "--debug"])
     assert cli([*common, "--init", str(out / "bundle"), "--out", str(tmp_path / "warm"), "--steps", "1",
                 "--residual"]) == 0  # fmt: skip
     assert read_world_model(tmp_path / "warm/bundle").generation.residual_scale == scale
@@ -157,4 +158,33 @@ def test_missing_dataset_is_a_clear_error(tmp_path, capsys):
     assert cli(["train", "codec", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "codec"), *THREADS]) == 2
     assert "yume-gym data procworld" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="yume-gym data procworld"):  # a folder without dataset.json
-        cli(["train", "codec", "--data", str(tmp_path), "--out", str(tmp_path / "codec"), *THREADS])
+        cli(["train", "codec", "--data", str(tmp_path), "--out", str(tmp_path / "codec"), *THREADS, "--debug"])
+
+
+class _RunsCode:
+    """Pickles as a call to os.mkdir: unpickling it unrestricted would create a folder."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+@pytest.mark.parametrize("planted_as", ["checkpoint.pt", "checkpoint.safetensors"])
+def test_a_planted_pickle_checkpoint_never_runs(runs, tmp_path, capsys, planted_as):
+    commands = {
+        "codec": ["--data", str(runs / "data"), "--max-clips", "6", "--batch", "4"],
+        "foundation": ["--data", str(runs / "data"), "--codec", str(runs / "codec/codec.safetensors"), "--batch", "2"],
+        "distill": ["--foundation", str(runs / "foundation"), "--batch", "2", "--max-chunks", "2"],
+        "idm": ["--data", str(runs / "data"), "--max-clips", "6", "--batch", "4"],
+    }
+    for stage, argv in commands.items():
+        out, marker = tmp_path / stage, tmp_path / f"ran-{stage}"
+        out.mkdir()
+        torch.save({"step": 1, "payload": _RunsCode(str(marker))}, out / planted_as)
+        assert cli(["train", stage, *argv, "--out", str(out), "--steps", "1", *THREADS]) == 2
+        error = capsys.readouterr().err
+        assert not marker.exists(), f"train {stage} ran the pickle in {planted_as}"
+        assert error.count("\n") == 1 and f"yume-gym train {stage}: error:" in error
+        assert ("stored as a pickle" if planted_as == "checkpoint.pt" else "damaged or not a yume-gym") in error

@@ -60,6 +60,21 @@ def test_bundle_errors_are_clear(tmp_path, saved):
     (bad / "world_model.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="frames_per_second"):
         read_world_model(bad)
+    for text, message in (("[1, 2]", "holds a JSON list, not an object"),
+                          ('{"kind": "x", "generation": []}', "not an object with a 'generation' object")):
+        (bad / "world_model.json").write_text(text)
+        with pytest.raises(ValueError, match=message):
+            read_world_model(bad)
+    (bad / "world_model.json").write_bytes(b'{"kind": "\xff\xfe"}')
+    with pytest.raises(ValueError, match="is not valid UTF-8 JSON"):
+        read_world_model(bad)
+    manifest["generation"] = {**manifest["generation"], "steps": 10**9}
+    del manifest["generation"]["frames_per_second"]
+    (bad / "world_model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"steps=1000000000 must be an integer in 1..1000"):
+        read_world_model(bad)
+    with pytest.raises(ValueError, match=r"frame_height=32768 must be an integer in 1..5120"):
+        GenerationConfig(frame_height=32768)
     with pytest.raises(ValueError, match="dtype"):
         resolve_dtype("float7")
     with pytest.raises(ValueError, match="chunk_latents"):

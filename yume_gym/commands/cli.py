@@ -3,7 +3,8 @@
 Every job is a ``main(argv) -> int`` function that parses its own arguments, so
 ``yume-gym <command> [<target>] --help`` shows that job's options. Jobs are imported only when
 run, so ``yume-gym --help`` stays fast and optional extras are loaded only by the jobs that
-need them.
+need them. Errors a user can cause (bad values, missing files, Ctrl-C) end as one line on
+stderr with exit status 2; ``--debug`` anywhere on the command line shows their traceback.
 """
 
 from __future__ import annotations
@@ -69,9 +70,28 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+# What bad input, a missing file, a full disk, a missing extra or Ctrl-C raise: reported in one line.
+EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError, KeyboardInterrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym`` with ``argv`` (default: the process arguments); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [arg for arg in argv if arg != "--debug"]
+    try:
+        return _dispatch(argv)
+    except EXPECTED_ERRORS as err:
+        if debug:
+            raise
+        what = " ".join(argv[:2]) if len(argv) > 1 and argv[1] in JOBS.get(argv[0], {}) else argv[0]
+        message = str(err).strip() or ("interrupted" if isinstance(err, KeyboardInterrupt) else type(err).__name__)
+        print(f"yume-gym {what}: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(argv: list[str]) -> int:
+    """Run the job ``argv`` names; returns its exit status."""
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0

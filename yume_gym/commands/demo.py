@@ -26,6 +26,8 @@ import yume_gym  # noqa: F401  (registers the env ids)
 from yume_gym.actions import action_from_keys
 from yume_gym.atomic_file import write_text_atomic
 from yume_gym.env.recorder import ChunkRecorder
+from yume_gym.events import validate_event_text
+from yume_gym.options import torch_device
 
 ROUTE: tuple[frozenset[str], ...] = tuple(
     frozenset(keys) for keys in (
@@ -35,13 +37,15 @@ ROUTE: tuple[frozenset[str], ...] = tuple(
 )  # fmt: skip
 DEFAULT_PROMPT = "a grassy meadow with red pillars and blue boxes under a clear sky"
 DEFAULT_EVENT = "night falls"
+MAX_SCALE = 16  # 64-pixel frames become 1024 pixels wide; larger only costs memory
+MAX_STEPS = 10_000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="yume-gym demo", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="demo.mp4", help="output video (a JSON sidecar is written beside it)")
     p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--device", default="cpu", type=torch_device, help="torch device, e.g. cpu or cuda")
     p.add_argument("--prompt", default=DEFAULT_PROMPT, help="text that starts the world")
     p.add_argument("--start", choices=("image", "text"), default="image",
                    help="image: also start from the procworld scene the prompt describes; text: the prompt alone")
@@ -49,10 +53,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--event-step", type=int, default=None, help="step at which the event starts (default: midway)")
     p.add_argument("--steps", type=int, default=len(ROUTE), help="route steps to walk (the route repeats)")
     p.add_argument("--seed", type=int, default=0, help="seed of the episode")
-    p.add_argument("--scale", type=int, default=4, help="integer upscale of the frames in the video")
+    p.add_argument("--scale", type=int, default=4, help=f"integer upscale of the frames in the video, 1..{MAX_SCALE}")
     args = p.parse_args(argv)
-    if args.steps < 1 or args.scale < 1:
-        p.error("--steps and --scale must be >= 1")
+    if not 1 <= args.steps <= MAX_STEPS or not 1 <= args.scale <= MAX_SCALE:
+        p.error(f"--steps must be in 1..{MAX_STEPS} and --scale in 1..{MAX_SCALE} "
+                f"(got --steps {args.steps}, --scale {args.scale})")
+    if args.seed < 0:
+        p.error(f"--seed {args.seed} must be >= 0")
+    if Path(args.out).suffix.lower() != ".mp4" or Path(args.out).is_dir():
+        p.error(f"--out {args.out!r} must be a video file name ending in .mp4, e.g. {Path(args.out) / 'demo.mp4'}")
+    if not Path(args.out).resolve().parent.is_dir():
+        p.error(f"--out {args.out!r}: the folder {str(Path(args.out).resolve().parent)!r} does not exist; create it")
+    try:
+        validate_event_text(args.event, "--event")
+    except ValueError as err:
+        p.error(str(err))
     if args.event_step is None:
         args.event_step = args.steps // 2
     if not 0 <= args.event_step <= args.steps:
@@ -111,14 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     options = {"prompt": args.prompt}
     if args.start == "image":
         options["image"] = start_image(args.prompt, args.seed, model.frame_size)
-    env.reset(seed=args.seed, options=options)
     generate_s, step_s = [], []
-    for i in range(args.steps):
-        t0 = time.perf_counter()
-        *_, info = env.step(action_from_keys(ROUTE[i % len(ROUTE)]))
-        step_s.append(time.perf_counter() - t0)
-        generate_s.append(info["timings"].total_s)
-    env.close()
+    try:  # closing publishes what was recorded and removes the segment folder, also on failure
+        env.reset(seed=args.seed, options=options)
+        for i in range(args.steps):
+            t0 = time.perf_counter()
+            *_, info = env.step(action_from_keys(ROUTE[i % len(ROUTE)]))
+            step_s.append(time.perf_counter() - t0)
+            generate_s.append(info["timings"].total_s)
+    finally:
+        env.close()
     per_chunk = float(np.mean(generate_s))
     summary = {
         "model": model.describe(), "is_trained": model.is_trained, "prompt": args.prompt, "start": args.start,

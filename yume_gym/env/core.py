@@ -50,9 +50,16 @@ def episode_seeds(rng: np.random.Generator, seed: int | Sequence[int] | None, n:
     """
     if seed is None:
         return [int(s) for s in rng.integers(_SEED_HIGH, size=n)]
-    seeds = [seed + i for i in range(n)] if isinstance(seed, numbers.Integral) else list(seed)
-    if len(seeds) != n or not all(isinstance(s, numbers.Integral) and 0 <= s < 2**63 for s in seeds):
-        raise ValueError(f"seed {seed!r} must be a non-negative integer or a list of {n} of them (one per env)")
+    problem = ValueError(f"seed {seed!r} must be None, a non-negative integer or a list of {n} of them (one per env)")
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
+        seeds = [seed + i for i in range(n)]
+    elif isinstance(seed, Sequence) and not isinstance(seed, str) or isinstance(seed, np.ndarray):
+        seeds = list(seed)
+    else:
+        raise problem
+    if len(seeds) != n or not all(isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.bool_))
+                                  and 0 <= s < 2**63 for s in seeds):
+        raise problem
     return [int(s) for s in seeds]
 
 
@@ -137,7 +144,7 @@ class WorldEnvCore:
             raise ValueError(f"unknown reset option(s) {unknown}; known options: {list(RESET_OPTIONS)}")
         merged = {**self.defaults, **options}
         merged["prompt"] = check_prompt(merged["prompt"])
-        merged["events"] = tuple(validate_schedule(merged["events"] or ()))
+        merged["events"] = tuple(validate_schedule(() if merged["events"] is None else merged["events"]))
         if merged["image"] is not None and not callable(merged["image"]):
             merged["image"] = prepare_image(merged["image"], *self.model.frame_size)
         return merged

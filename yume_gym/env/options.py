@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from yume_gym.env.rewards import RewardFn
+from yume_gym.images import MAX_FRAME_SIDE
 
 
 
@@ -72,6 +73,8 @@ def frame_size_pair(frame_size: int | tuple[int, int] | None, model_size: tuple[
     if isinstance(frame_size, (int, np.integer)) and not isinstance(frame_size, bool):
         frame_size = (int(frame_size), int(frame_size))
     if not (isinstance(frame_size, (tuple, list)) and len(frame_size) == 2 and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in frame_size)):
-        raise ValueError(f"frame_size {frame_size!r} must be None, a positive int or (height, width)")
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 < v <= MAX_FRAME_SIDE
+            for v in frame_size)):
+        raise ValueError(f"frame_size {frame_size!r} must be None, an int in 1..{MAX_FRAME_SIDE} "
+                         "or (height, width) of such ints")
     return int(frame_size[0]), int(frame_size[1])

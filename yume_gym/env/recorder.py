@@ -163,6 +163,8 @@ class ChunkRecorder(gym.Wrapper):
     - ``fps``: the video's frame rate; defaults to the chunk's rate, ``env.metadata["video_fps"]``
       (else ``render_fps``).
     - ``publish_every``: publish the video every this many steps (1: after every chunk).
+    - ``max_frames``: frames to record in all (None: no limit); the chunk that would pass it
+      ends the open video (status "frame limit") and turns recording off.
 
     :attr:`video_paths` lists the videos written so far. ``close()`` finalises the open episode.
     """
@@ -174,6 +176,7 @@ class ChunkRecorder(gym.Wrapper):
         overlay: bool = True,
         fps: float | None = None,
         publish_every: int = 1,
+        max_frames: int | None = None,
     ) -> None:
         super().__init__(env)
         fps = video_fps(env.metadata) if fps is None else fps
@@ -183,6 +186,11 @@ class ChunkRecorder(gym.Wrapper):
             raise ValueError(f"fps {fps!r} must be a positive number")
         if isinstance(publish_every, bool) or not isinstance(publish_every, int) or publish_every < 1:
             raise ValueError(f"publish_every {publish_every!r} must be a positive integer (steps)")
+        if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, int)
+                                       or max_frames < 1):
+            raise ValueError(f"max_frames {max_frames!r} must be a positive integer, or None for no limit")
+        self.max_frames = max_frames
+        self.frames_recorded = 0
         self.root = Path(path_or_dir)
         self.overlay = bool(overlay)
         self.fps = float(fps)
@@ -203,6 +211,8 @@ class ChunkRecorder(gym.Wrapper):
         if not self._recording:
             return obs, info
         frames = step_frames(obs, info)
+        if self._stop_at_limit(len(frames)):
+            return obs, info
         self._open({"frames": len(frames), "caption": info.get("caption"), "event": info.get("event")})
         self._add(frames, None, info.get("event"))
         self._publish()
@@ -219,10 +229,12 @@ class ChunkRecorder(gym.Wrapper):
                 self._record["error"] = f"{type(err).__name__}: {err}"
                 self._publish()
             raise
+        frames = step_frames(obs, info)
+        if self._stop_at_limit(len(frames)):
+            return obs, reward, terminated, truncated, info
         if self._video is None:
             self._start_at_next_step = False
             self._open(None)
-        frames = step_frames(obs, info)
         action_id = _action_id(action, info)
         keys = describe_action(action_id) if action_id is not None else str(action)
         self._record["steps"].append({
@@ -273,7 +285,16 @@ class ChunkRecorder(gym.Wrapper):
         self._record = {"video": path.name, "fps": self.fps, "status": "recording", "reset": reset, "steps": []}
         self.video_paths.append(path)
 
+    def _stop_at_limit(self, frames: int) -> bool:
+        """End recording (status "frame limit") when ``frames`` more would pass ``max_frames``."""
+        if self.max_frames is None or self.frames_recorded + frames <= self.max_frames:
+            return False
+        self._recording = self._start_at_next_step = False
+        self._finish("frame limit")
+        return True
+
     def _add(self, frames: np.ndarray, keys: str | None, event: str | None) -> None:
+        self.frames_recorded += len(frames)
         if self.overlay:
             frames = np.stack([draw_overlay(f, keys, event) for f in frames])  # (T, H, W, 3)
         self._video.add(frames)
@@ -294,9 +315,11 @@ class ChunkRecorder(gym.Wrapper):
         if video is None:
             return
         self._record["status"] = status
-        self._publish()
-        video.discard_segments()
-        self._video = None
+        try:
+            self._publish()
+        finally:  # a failed publish (a full disk) still leaves no segment folder behind
+            video.discard_segments()
+            self._video = None
 
 
 def _action_id(action: Any, info: dict[str, Any]) -> int | None:

@@ -113,6 +113,8 @@ class YumeWorldEnv(gym.Env):
         self.observation_space = self.core.single_observation_space
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is not None:
+            episode_seeds(self.np_random, seed, 1)  # a bad seed is refused before anything changes
         super().reset(seed=seed)
         obs, infos = self.core.reset([0], episode_seeds(self.np_random, seed, 1), options)
         return obs[0], infos[0]
@@ -150,6 +152,11 @@ class YumeWorldEnv(gym.Env):
         """Restore a :meth:`get_state` snapshot; returns the observation at that point."""
         if not isinstance(state, dict) or not isinstance(state.get("world"), WorldSnapshot):
             raise TypeError("state must be a dict returned by get_state()")
+        try:  # checked on a scratch generator first, so a bad state changes nothing
+            type(self.np_random.bit_generator)().state = state.get("np_random")
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f"state['np_random'] is not a state of this env's random generator ({err}); "
+                             "pass a dict returned by get_state()") from None
         obs = self.core.set_state(0, state["world"])
         self.np_random.bit_generator.state = state["np_random"]
         return obs

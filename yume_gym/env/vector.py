@@ -91,6 +91,9 @@ class YumeWorldVectorEnv(VectorEnv):
     def step(self, actions: Any):
         if not self._started:
             raise RuntimeError("step() was called before reset(); call envs.reset() first")
+        if isinstance(actions, (str, bytes, dict)) or not isinstance(actions, (Sequence, np.ndarray)):
+            raise ValueError(f"actions {actions!r:.80} must be a sequence or array of {self.num_envs} actions, "
+                             "one per env")
         actions = list(actions)
         if len(actions) != self.num_envs:
             raise ValueError(f"got {len(actions)} actions for {self.num_envs} envs; pass one per env")

@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     media = out.with_suffix("")
-    media.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() != ".md" or out.is_dir():
+        raise ValueError(f"--out {args.out!r} must be a markdown file name ending in .md, e.g. docs/results.md")
     model = load_world_model(args.model)
     teacher = None if args.teacher is None else load_world_model(args.teacher)
     idm = load_inverse_dynamics(args.idm)
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     chunk_latency(model, long_episode, args.seed)  # warm-up run
     latency = chunk_latency(model, long_episode, args.seed)
     realtime = f / model.fps
+    media.mkdir(parents=True, exist_ok=True)  # only now: a run that fails earlier leaves no folder
     plot(scores, baseline, latency, realtime, media / "fidelity_and_speed.png")
     sample_video(truth[:3], shipped[:3], model.fps, media / "sample.gif")
     write_report(out, args, model, scores, [baseline, codec_ceiling], ceiling, forced, events, latency, realtime)

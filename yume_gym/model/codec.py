@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from einops import rearrange, repeat
 from torch import nn
 
+from yume_gym.model.limits import CODEC_LIMITS, check_limits
 from yume_gym.model.weights_file import (
     build_module,
     load_module,
@@ -53,6 +54,7 @@ class CodecConfig:
     latent_std: list[float] | None = None
 
     def __post_init__(self) -> None:
+        check_limits("CodecConfig", dataclasses.asdict(self), CODEC_LIMITS)
         s = self.spatial_stride
         if s < 2 or s & (s - 1):
             raise ValueError(f"spatial_stride {s!r} must be a power of two >= 2 (e.g. 4 or 8)")

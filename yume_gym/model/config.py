@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from yume_gym.model.limits import GENERATOR_LIMITS, MAX_GENERATOR_PARAMETERS, check_limits, generator_parameters
+
 HISTORY_MODES = ("tscm", "full")
 
 
@@ -73,6 +75,11 @@ class GeneratorConfig:
                      if not isinstance(getattr(self, name), int) or getattr(self, name) < 1]
         if bad_sizes:
             return bad_sizes
+        check_limits("GeneratorConfig", dataclasses.asdict(self), GENERATOR_LIMITS)
+        weights = generator_parameters(self.dim, self.ffn_dim, self.num_layers, self.text_dim)
+        if weights > MAX_GENERATOR_PARAMETERS:
+            return [f"dim={self.dim}, ffn_dim={self.ffn_dim}, num_layers={self.num_layers} make about "
+                    f"{weights:.2e} weights, above the limit {MAX_GENERATOR_PARAMETERS:.0e} (4x Yume-5B)"]
         heads, channel_heads = self.dim // self.num_heads, self.channel_dim // self.channel_heads
         checks = [
             (len(self.patch_size) == 3 and self.patch_size[0] == 1 and min(self.patch_size) >= 1,

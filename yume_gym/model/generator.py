@@ -18,6 +18,7 @@ from safetensors import SafetensorError, safe_open
 
 from yume_gym.model.config import GeneratorConfig, resolve_config
 from yume_gym.model.dit import YumeDiT
+from yume_gym.model.safe_load import check_weight_values
 from yume_gym.model.weights_file import read_weights, save_weights
 
 GENERATOR_KIND = "yume_gym.generator"
@@ -243,6 +244,7 @@ def _assemble(
         dtype = stored.dtype if stored is not None and stored.is_floating_point() else torch.float32
     model = _meta_model(config, dtype)
     check_tensors(model, tensors, source)
+    check_weight_values(tensors, source)
     device = torch.device(device) if device is not None else torch.device("cpu")
     state = {
         name: t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)

@@ -14,7 +14,7 @@ import pickle
 import re
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -227,3 +227,18 @@ def tagged_config(folder: Path, tag: str, value: str) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get(tag) != value:
         return None
     return data
+
+
+def check_weight_values(tensors: dict[str, torch.Tensor], source: str) -> None:
+    """One ValueError naming every tensor that is not floating point or holds NaN or infinity
+    (such weights load without complaint and then give black or garbage frames)."""
+    lines = []
+    for name, tensor in tensors.items():
+        if not tensor.dtype.is_floating_point:
+            lines.append(f"  dtype: {name}: {tensor.dtype} (weights must be floating point)")
+        elif not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            lines.append(f"  values: {name}: {bad} of {tensor.numel()} are NaN or infinite")
+    if lines:
+        shown = lines[:20] + ([f"  ... and {len(lines) - 20} more"] if len(lines) > 20 else [])
+        raise ValueError(f"weights in {source!r} are unusable; re-export or re-download them:\n" + "\n".join(shown))

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
 
+from yume_gym.model.limits import TEXT_ENCODER_LIMITS, check_limits
 from yume_gym.model.text_cache import CacheInfo, TextCache
 from yume_gym.model.weights_file import (
     build_module,
@@ -62,6 +63,9 @@ class TextEncoderConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        sizes = {name: getattr(self, name) for name in TEXT_ENCODER_LIMITS if name != "vocab"}
+        sizes["vocab"] = len(self.vocab) if isinstance(self.vocab, list) else 0
+        check_limits("TextEncoderConfig", sizes, TEXT_ENCODER_LIMITS)
         if self.d_model % self.num_heads:
             raise ValueError(
                 f"d_model {self.d_model} must be divisible by num_heads {self.num_heads}"

@@ -20,8 +20,10 @@ from torch import nn
 from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel
 
 from yume_gym.model.text_cache import CacheInfo, TextCache
+from yume_gym.model.limits import UMT5_LIMITS, check_limits
 from yume_gym.model.safe_load import (
     check_manifest,
+    check_weight_values,
     load_pth,
     load_safetensors,
     safetensors_files,
@@ -234,7 +236,10 @@ def find_text_encoder(path: str | os.PathLike) -> TextEncoderSource:
 def _hf_config(folder: Path) -> UMT5Config | None:
     """The UMT5Config in ``folder``/config.json, or None if it holds no umt5 config."""
     data = tagged_config(folder, "model_type", "umt5")
-    return None if data is None else UMT5Config.from_dict(data)
+    if data is None:
+        return None
+    check_limits(f"text encoder config {str(folder / 'config.json')!r}", data, UMT5_LIMITS)
+    return UMT5Config.from_dict(data)
 
 
 def meta_umt5(config: UMT5Config) -> UMT5EncoderModel:
@@ -279,6 +284,7 @@ def load_umt5(path: str | os.PathLike, tokenizer: str | os.PathLike | None = Non
                                 f"(the {NATIVE_TOKENIZER_DIR} folder of the release)")
     model = meta_umt5(source.config)
     state = _read_state(source, model)
+    check_weight_values(state, str(path))
     if dtype is None:
         dtype = state["shared.weight"].dtype
     target = torch.device("cpu") if offload or device is None else torch.device(device)

@@ -16,8 +16,10 @@ from diffusers import AutoencoderKLWan
 from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, unpatchify
 from torch import nn
 
+from yume_gym.model.limits import WAN_VAE_LIMITS, check_limits
 from yume_gym.model.safe_load import (
     check_manifest,
+    check_weight_values,
     load_pth,
     load_safetensors,
     safetensors_files,
@@ -245,7 +247,11 @@ def find_vae(path: str | os.PathLike) -> VaeSource:
 def _diffusers_config(folder: Path) -> dict[str, Any] | None:
     """The AutoencoderKLWan config in ``folder``/config.json, or None if it holds none."""
     data = tagged_config(folder, "_class_name", "AutoencoderKLWan")
-    return None if data is None else {k: v for k, v in data.items() if not k.startswith("_")}
+    if data is None:
+        return None
+    sizes = {k: len(v) if k == "dim_mult" and isinstance(v, list) else v for k, v in data.items()}
+    check_limits(f"VAE config {str(folder / 'config.json')!r}", sizes, WAN_VAE_LIMITS)
+    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 def meta_vae(config: dict[str, Any]) -> AutoencoderKLWan:
@@ -296,6 +302,7 @@ def load_wan_vae(path: str | os.PathLike, device: torch.device | str | None = No
 
 def _assign(vae: AutoencoderKLWan, tensors: dict[str, torch.Tensor],
             device: torch.device | str | None, dtype: torch.dtype | None, tiling: bool) -> WanVAE:
+    check_weight_values(tensors, "the Wan VAE weights")
     if dtype is None:
         dtype = next(iter(tensors.values())).dtype
     device = torch.device(device) if device is not None else torch.device("cpu")

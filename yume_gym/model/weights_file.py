@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from yume_gym.atomic_file import atomic_path
+from yume_gym.model.safe_load import check_weight_values
 
 KIND_KEY = "yume_gym.kind"
 CONFIG_KEY = "yume_gym.config"
@@ -119,6 +120,7 @@ def load_weights_strict(module: nn.Module, tensors: dict[str, torch.Tensor], sou
         lines += [f"  unexpected: {name}" for name in unexpected]
         lines += [f"  shape: {line}" for line in mis_shaped]
         raise ValueError("\n".join(lines))
+    check_weight_values(tensors, source)
     full = dict(tensors)
     full.update({alias: tensors[name] for alias, name in aliases.items()})
     module.load_state_dict(full, strict=True)

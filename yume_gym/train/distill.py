@@ -10,7 +10,7 @@ guidance. With ``truth_weight`` > 0 an image-start rollout's last chunk is also 
 clip's true chunk under the same actions (mean squared error on latents), the DMD paper's
 regression term with the recorded world in place of the teacher's sampled pairs. The critic
 then takes ``critic_updates`` flow-matching steps on the student's chunks. Output in ``--out``:
-``checkpoint.pt``, ``log.csv`` and ``bundle/`` (the distilled world model, 4 steps).
+``checkpoint.safetensors``, ``log.csv`` and ``bundle/`` (the distilled world model, 4 steps).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ used for classifier-free guidance. An exponential moving average of the weights 
 exported. ``--residual`` runs the flow on each chunk's change from the last history latent
 (:mod:`yume_gym.world.residual_flow`). ``--init`` starts a new run from the weights of an exported
 bundle (such as the embedded model) instead of fresh ones. Output in ``--out``:
-``latents.safetensors`` (the encoded clips), ``checkpoint.pt``, ``log.csv``, and ``bundle/`` (a
+``latents.safetensors`` (the encoded clips), ``checkpoint.safetensors``, ``log.csv``, and ``bundle/`` (a
 world-model directory, :func:`yume_gym.world.bundle.read_world_model`).
 """
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from procworld.dataset import read_shard
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
@@ -74,10 +74,14 @@ def load_latents(path: str | os.PathLike) -> LatentClips:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no encoded clips at {str(path)!r}; they are written by encode_dataset")
-    with safe_open(str(path), framework="pt") as f:
-        metadata = f.metadata() or {}
-        if metadata.get("format") != LATENTS_FORMAT:
-            raise ValueError(f"{str(path)!r} is not a {LATENTS_FORMAT} file; delete it to encode again")
-        latents, actions = f.get_tensor("latents"), f.get_tensor("actions")
-    return LatentClips(latents, actions.numpy().astype(np.int64), json.loads(metadata["records"]),
-                       json.loads(metadata["settings"]))
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            if metadata.get("format") != LATENTS_FORMAT:
+                raise ValueError(f"{str(path)!r} is not a {LATENTS_FORMAT} file; delete it to encode again")
+            latents, actions = f.get_tensor("latents"), f.get_tensor("actions")
+        return LatentClips(latents, actions.numpy().astype(np.int64), json.loads(metadata["records"]),
+                           json.loads(metadata["settings"]))
+    except (SafetensorError, json.JSONDecodeError, KeyError) as err:
+        raise ValueError(f"encoded clips {str(path)!r} are damaged or truncated ({type(err).__name__}: {err}); "
+                         "delete the file to encode the dataset again") from err

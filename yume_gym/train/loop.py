@@ -1,9 +1,17 @@
-"""The shared training loop: steps under a time budget, periodic checkpoints, CSV log, progress bar."""
+"""The shared training loop: steps under a time budget, periodic checkpoints, CSV log, progress bar.
+
+SIGINT (Ctrl-C) or SIGTERM ends the step under way, writes the checkpoint and then stops the run
+with KeyboardInterrupt; re-running the same command resumes from that checkpoint.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +23,7 @@ from tqdm import tqdm
 from yume_gym.train.checkpoint import random_states, save_checkpoint
 from yume_gym.train.run_log import CsvLog
 
-CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_FILE = "checkpoint.safetensors"
 LOG_FILE = "log.csv"
 
 
@@ -45,6 +53,31 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
+@contextlib.contextmanager
+def stop_requests() -> Iterator[list[str]]:
+    """While open, SIGINT and SIGTERM append their name to the yielded list instead of stopping
+    the process; a second signal stops it at once. Nothing is caught outside the main thread."""
+    received: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    watched = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in watched}
+
+    def note(signum: int, frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    for sig in watched:
+        signal.signal(sig, note)
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run_loop(
     name: str,
     settings: LoopSettings,
@@ -66,8 +99,8 @@ def run_loop(
     def checkpoint() -> None:
         save_checkpoint(path, {"step": step, "random": random_states(), **state()})
 
-    with bar:
-        while step < settings.steps:
+    with bar, stop_requests() as stop:
+        while step < settings.steps and not stop:
             if settings.minutes is not None and time.monotonic() - t_start > settings.minutes * 60:
                 break
             metrics = train_step(step)
@@ -80,4 +113,7 @@ def run_loop(
                 checkpoint()
                 last_save = time.monotonic()
     checkpoint()
+    if stop:
+        raise KeyboardInterrupt(f"{name} stopped by {stop[0]} at step {step}; its checkpoint is in {path}, "
+                                "re-run the same command to resume")
     return step

@@ -58,7 +58,14 @@ from einops import rearrange, repeat
 from torch import Tensor
 
 from yume_gym.actions import NUM_ACTIONS, caption_for_action
-from yume_gym.events import scene_text
+from yume_gym.events import (
+    MAX_PROMPT_CHARS,
+    scene_text,
+    validate_event_text,
+    validate_schedule,
+    validate_step,
+    validate_text,
+)
 from yume_gym.world.guidance import GuidanceTerm, caption_guidance_terms
 from yume_gym.images import ImageLike, prepare_image
 from yume_gym.world.residual_flow import from_flow_space
@@ -341,13 +348,18 @@ class WorldBatch:
             raise ValueError(
                 f"snapshot history has latent shape (C, h, w) = {found}; this world model makes {expected}"
             )
+        validate_step(snapshot.step, "snapshot step")
+        schedule = tuple(validate_schedule(list(snapshot.schedule)))
+        validate_event_text(snapshot.event, "snapshot event")
+        if snapshot.prompt is not None:
+            validate_text(snapshot.prompt, "snapshot prompt", MAX_PROMPT_CHARS, "prompts")
         generator = torch.Generator(device="cpu")
         generator.set_state(snapshot.rng_state.clone())
         self._sessions[self._check_rows([row])[0]] = _Session(
             generator=generator,
             history=snapshot.history.to(self.model.device, self.model.dtype),
             step=snapshot.step,
-            schedule=snapshot.schedule,
+            schedule=schedule,
             event=snapshot.event,
             prompt=snapshot.prompt,
             last_latents=snapshot.last_latents.clone(),

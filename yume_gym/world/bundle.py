@@ -36,6 +36,7 @@ from torch import nn
 
 from yume_gym.actions import SpeedSuffix
 from yume_gym.atomic_file import write_text_atomic
+from yume_gym.images import MAX_FRAME_SIDE
 from yume_gym.model import PRESETS, YumeDiT, build_generator, load_generator, save_generator
 from yume_gym.model.dit import COMPILE_MODES
 from yume_gym.model.quantize import QUANTIZATIONS, quantize_blocks
@@ -126,14 +127,17 @@ class GenerationConfig:
             raise ValueError(f"compile={self.compile!r} is not known; use None or one of {list(COMPILE_MODES)}")
         if self.quantize is not None and self.quantize not in QUANTIZATIONS:
             raise ValueError(f"quantize={self.quantize!r} is not known; use None or one of {list(QUANTIZATIONS)}")
-        for name in ("frame_height", "frame_width", "chunk_latents", "fps"):
+        limits = {"frame_height": MAX_FRAME_SIDE, "frame_width": MAX_FRAME_SIDE, "chunk_latents": 4 * 8, "fps": 240}
+        for name, limit in limits.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"GenerationConfig.{name}={value!r} must be a positive integer")
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+                raise ValueError(f"GenerationConfig.{name}={value!r} must be an integer in 1..{limit}")
         FlowSchedule(self.steps, self.shift)  # validates steps and shift
         limit = self.max_history_latents
-        if limit is not None and (not isinstance(limit, int) or limit < 2 * self.chunk_latents):
-            raise ValueError(f"max_history_latents={limit!r} must be None or >= 2 * chunk_latents")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or not 2 * self.chunk_latents <= limit <= 4 * MAX_HISTORY):
+            raise ValueError(f"max_history_latents={limit!r} must be None or an integer in "
+                             f"2 * chunk_latents..{4 * MAX_HISTORY}")
         for name in ("guidance", "movement_guidance", "rotation_guidance", "event_guidance"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 30.0:
@@ -163,6 +167,8 @@ class GenerationConfig:
             raise ValueError(f"generation settings in {source!r} have unknown field(s) {unknown}")
         data = dict(data)
         if data.get("speed") is not None:
+            if not isinstance(data["speed"], dict):
+                raise ValueError(f"generation settings in {source!r}: speed={data['speed']!r} must be an object or null")
             data["speed"] = SpeedSuffix(**data["speed"])
         return cls(**data)
 
@@ -354,9 +360,12 @@ def read_world_model(directory: str | os.PathLike, device: torch.device | str = 
             f"(a released Yume-5B directory goes to yume_gym/Yume5B-v0 instead)"
         )
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{str(manifest_path)!r} is not valid JSON ({err}); re-save the model") from err
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{str(manifest_path)!r} is not valid UTF-8 JSON ({err}); re-save the model") from err
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("generation", {}), dict):
+        raise ValueError(f"{str(manifest_path)!r} holds a JSON {type(manifest).__name__}, not an object with a "
+                         "'generation' object; re-save the model with save_world_model")
     if manifest.get("kind") != BUNDLE_KIND:
         raise ValueError(f"{str(manifest_path)!r} has kind {manifest.get('kind')!r}, expected {BUNDLE_KIND!r}")
     generation = GenerationConfig.from_dict(manifest.get("generation", {}), str(manifest_path))

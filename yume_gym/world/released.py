@@ -40,6 +40,7 @@ import torch
 from transformers import UMT5Config
 
 from yume_gym.actions import SpeedSuffix
+from yume_gym.images import MAX_FRAME_SIDE
 from yume_gym.model import load_generator
 from yume_gym.model.generator import DIT_STEM, RELEASED_CONFIG
 from yume_gym.model.safe_load import safetensors_files
@@ -80,9 +81,9 @@ def resolution_size(resolution: str,
     if override is None:
         return RESOLUTIONS[resolution]
     if not (isinstance(override, (tuple, list)) and len(override) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in override)):
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_FRAME_SIDE for v in override)):
         raise ValueError(f"frame_size_override={override!r} must be None or (height, width), "
-                         f"two positive ints")
+                         f"two ints in 1..{MAX_FRAME_SIDE}")
     return int(override[0]), int(override[1])
 
 

@@ -16,6 +16,7 @@ import torch
 
 from yume_gym.commands.bench.common import PROMPT, machine, publish, sync
 from yume_gym.env.single import YumeWorldEnv
+from yume_gym.options import torch_device
 from yume_gym.env.core import StepTimings
 from yume_gym.env.vector import YumeWorldVectorEnv
 from yume_gym.world.bundle import load_world_model
@@ -24,14 +25,17 @@ from yume_gym.world.bundle import load_world_model
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="yume-gym bench env", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
-    p.add_argument("--device", default="cpu", help="torch device")
+    p.add_argument("--device", default="cpu", type=torch_device, help="torch device")
     p.add_argument("--sizes", default="1,2,4,8,16", help="comma-separated vector env sizes N")
     p.add_argument("--steps", type=int, default=8, help="timed steps per measurement")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps before each measurement")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--out", default="runs/bench/env.md", help="markdown table to write ('' to skip)")
     args = p.parse_args(argv)
-    args.sizes = [int(s) for s in args.sizes.split(",") if s]
+    try:
+        args.sizes = [int(s) for s in args.sizes.split(",") if s]
+    except ValueError:
+        p.error(f"--sizes {args.sizes!r} must be comma-separated integers, e.g. 1,2,4")
     if not args.sizes or min(args.sizes) < 1 or args.steps < 1 or args.warmup < 0:
         p.error("--sizes must be positive integers, --steps >= 1, --warmup >= 0")
     return args

@@ -20,6 +20,7 @@ import torch
 
 from yume_gym.commands.bench.common import PROMPT, machine, publish, sync
 from yume_gym.env.single import YumeWorldEnv
+from yume_gym.options import torch_device
 from yume_gym.model import tscm
 from yume_gym.world.bundle import WorldModel, load_world_model, with_generation
 
@@ -27,7 +28,7 @@ from yume_gym.world.bundle import WorldModel, load_world_model, with_generation
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="yume-gym bench episode", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
-    p.add_argument("--device", default="cpu", help="torch device")
+    p.add_argument("--device", default="cpu", type=torch_device, help="torch device")
     p.add_argument("--chunks", type=int, default=128, help="steps of the episode")
     p.add_argument("--block", type=int, default=16, help="chunks per block of the table (median over each)")
     p.add_argument("--caps", default="0,64", help="comma-separated history caps in latents (0: the model's own)")

@@ -259,7 +259,11 @@ class PlayController:
             command = self._commands.popleft() if self._commands else None
             action = None if command is not None else self._keys.take_action()
         if command is not None:
-            self._run_command(*command)
+            try:
+                self._run_command(*command)
+            except (ValueError, TypeError, RuntimeError) as err:  # one bad request: shown, the world goes on
+                with self._cond:
+                    self._error = f"{type(err).__name__}: {err}"
             return True
         started = time.perf_counter()
         *_, info = self.env.step(action)
@@ -284,3 +288,6 @@ class PlayController:
                 return  # a reset was asked for while this chunk was generated: drop it
             self._playback.push(chunk)
             self._last_generate_s = generate_s
+            stopped_itself = self.recorder is not None and not self.recorder.recording  # e.g. at its frame limit
+            if stopped_itself and not any(kind == _RECORD for kind, _ in self._commands):
+                self._recording = False

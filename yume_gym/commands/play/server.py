@@ -12,7 +12,10 @@ machine and open the page there::
     ssh -L 8765:127.0.0.1:8765 gpu-host      # then browse http://127.0.0.1:8765
 
 ``--host`` binds another address only when given, with a warning: the page has no login, so
-anyone who reaches that address can drive the world. Every connected page sees the same world
+anyone who reaches that address can drive the world. On every address the websocket answers
+only to the loopback names, the bound host and ``--allow-host`` names (Host header), from its own
+page (Origin, scheme included). Recording from the page (V) is off unless ``--allow-recording``
+is given, and then stops at ``--max-record-frames`` frames in all. Every connected page sees the same world
 and drives it: the last page to send keys sets them. Needs aiohttp: ``pip install "yume-gym[play]"``.
 """
 
@@ -23,6 +26,7 @@ import asyncio
 import dataclasses
 import io
 import json
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,9 +44,11 @@ from yume_gym.commands.play.session import add_world_arguments, check_world_argu
 
 PAGE_DIR = Path(__file__).with_name("page")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 DEFAULT_PORT = 8765
 POLL_S = 0.01  # how often playback is advanced; frames still change at the model's fps
 STATUS_EVERY_S = 0.25
+MAX_RECORD_FRAMES = 16 * 60 * 10  # ten minutes of video at 16 fps
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,10 +58,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind (0: any free port)")
     parser.add_argument("--jpeg-quality", type=int, default=85, help="JPEG quality of the streamed frames, 1-95")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="another host name the page may be opened under (repeatable)")
+    parser.add_argument("--allow-recording", action="store_true",
+                        help="let pages record videos to --save-dir on this machine (off by default)")
+    parser.add_argument("--max-record-frames", type=int, default=MAX_RECORD_FRAMES,
+                        help="frames recorded from the page in all, after which recording stops")
     args = parser.parse_args(argv)
     check_world_arguments(parser, args)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port {args.port} must be in 0..65535")
+    if args.max_record_frames < 1:
+        parser.error(f"--max-record-frames {args.max_record_frames} must be >= 1")
     if not 1 <= args.jpeg_quality <= 95:
         parser.error(f"--jpeg-quality {args.jpeg_quality} must be in 1..95")
     return args
@@ -105,15 +119,18 @@ class PlayServer:
     """The web front end of a :class:`PlayController`: :meth:`app` is the aiohttp application.
 
     The controller starts with the application and is closed with it. The websocket refuses
-    pages of another origin and, with ``local_only``, requests whose Host header is not a
-    loopback name (a web page that rebinds its own name to 127.0.0.1 cannot drive the world).
+    pages of another origin and requests whose Host header is not in ``allowed_hosts`` (a web
+    page that rebinds its own name to this machine cannot drive the world); the record message
+    is refused unless ``allow_recording``.
     """
 
-    def __init__(self, controller: PlayController, jpeg_quality: int = 85, local_only: bool = True) -> None:
+    def __init__(self, controller: PlayController, jpeg_quality: int = 85,
+                 allowed_hosts: frozenset[str] = frozenset(LOCAL_HOSTS), allow_recording: bool = False) -> None:
         self.web = import_play_dependency("aiohttp.web")
         self.controller = controller
         self.jpeg_quality = jpeg_quality
-        self.local_only = local_only
+        self.allowed_hosts = allowed_hosts
+        self.allow_recording = allow_recording
         self.clients: set[_Client] = set()
         self._stream_task: asyncio.Task | None = None
 
@@ -142,7 +159,7 @@ class PlayServer:
     # -------------------------------------------------------------------------- websocket
     async def _websocket(self, request: Any) -> Any:
         web = self.web
-        refusal = _refusal(request, self.local_only)
+        refusal = _refusal(request, self.allowed_hosts)
         if refusal is not None:
             return web.Response(status=403, text=refusal)
         # No per-message deflate: the frames are JPEGs already.
@@ -187,6 +204,8 @@ class PlayServer:
         elif command.kind == "pause":
             controller.toggle_pause()
         elif command.kind == "record":
+            if not self.allow_recording:
+                raise ValueError("recording from the page is off; start the server with --allow-recording")
             controller.toggle_recording()
 
     # --------------------------------------------------------------------------- streaming
@@ -211,30 +230,41 @@ class PlayServer:
                     client.offer(status=text)
 
 
-def _refusal(request: Any, local_only: bool) -> str | None:
+def _refusal(request: Any, allowed_hosts: frozenset[str]) -> str | None:
     """Why a websocket request is refused, or None to accept it.
 
-    Refused: an Origin header of another host than the page's (another site's page) and, with
-    ``local_only``, a Host header that is not a loopback name. Clients that are not browsers
-    send no Origin and are accepted.
+    Refused: a Host header whose name is not in ``allowed_hosts``, and an Origin header other
+    than this server's own page, scheme included (another site's page). Clients that are not
+    browsers send no Origin and are accepted.
     """
+    hostname = (urlsplit(f"//{request.host}").hostname or "").lower()
+    if hostname not in allowed_hosts:
+        return f"host {request.host!r} refused: this server answers to {', '.join(sorted(allowed_hosts))} only"
     origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc != request.host:
+    if origin is not None and origin.lower().rstrip("/") != f"{request.scheme}://{request.host}".lower():
         return f"websocket from the origin {origin!r} refused: open the page from this server"
-    hostname = urlsplit(f"//{request.host}").hostname
-    if local_only and hostname not in LOCAL_HOSTS:
-        return f"host {request.host!r} refused: this server answers to {', '.join(LOCAL_HOSTS)} only"
     return None
 
 
-async def start_server(controller: PlayController, host: str, port: int,
-                       jpeg_quality: int = 85) -> tuple[Any, str]:
+def allowed_host_names(host: str, extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """The Host names a server bound to ``host`` answers to: the loopback names, ``host`` itself
+    unless it is a wildcard address, this machine's name for a wildcard, and ``extra``."""
+    names = set(LOCAL_HOSTS) | {name.lower() for name in extra}
+    if host in WILDCARD_HOSTS:
+        names.add(socket.gethostname().lower())
+    else:
+        names.add(host.strip("[]").lower())
+    return frozenset(names)
+
+
+async def start_server(controller: PlayController, host: str, port: int, jpeg_quality: int = 85,
+                       allow_hosts: tuple[str, ...] = (), allow_recording: bool = False) -> tuple[Any, str]:
     """Start serving ``controller`` on ``host``:``port`` (0: a free port); returns (runner, page URL).
 
-    Bound to a loopback address, the server answers to loopback host names only.
-    ``await runner.cleanup()`` stops the server and closes the controller.
+    The server answers to :func:`allowed_host_names` only. ``await runner.cleanup()`` stops the
+    server and closes the controller.
     """
-    server = PlayServer(controller, jpeg_quality, local_only=host in LOCAL_HOSTS)
+    server = PlayServer(controller, jpeg_quality, allowed_host_names(host, allow_hosts), allow_recording)
     runner = server.web.AppRunner(server.app())
     await runner.setup()
     try:
@@ -246,9 +276,10 @@ async def start_server(controller: PlayController, host: str, port: int,
     return runner, f"http://{_url_host(bound_host)}:{bound_port}/"
 
 
-async def serve(controller: PlayController, host: str, port: int, jpeg_quality: int = 85) -> None:
-    """Serve ``controller`` on ``host``:``port`` until cancelled."""
-    runner, url = await start_server(controller, host, port, jpeg_quality)
+async def serve(controller: PlayController, args: argparse.Namespace) -> None:
+    """Serve ``controller`` as ``args`` say until cancelled."""
+    runner, url = await start_server(controller, args.host, args.port, args.jpeg_quality,
+                                     tuple(args.allow_host), args.allow_recording)
     print(f"serving on {url}  (Ctrl+C stops)")
     try:
         await asyncio.Event().wait()
@@ -266,14 +297,16 @@ def main(argv: list[str] | None = None) -> int:
     import_play_dependency("aiohttp")  # fail with the install hint before loading a model
     if args.host not in LOCAL_HOSTS:
         print(f"warning: binding {args.host}: the page has no login, so anyone who can reach this address "
-              "can drive the world; prefer the default 127.0.0.1 with an SSH tunnel", file=sys.stderr)
-    controller = open_controller(args)
+              "can drive the world; prefer the default 127.0.0.1 with an SSH tunnel. The page answers to "
+              f"{', '.join(sorted(allowed_host_names(args.host, tuple(args.allow_host))))} only: add the name "
+              "or address you browse to with --allow-host", file=sys.stderr)
+    controller = open_controller(args, max_record_frames=args.max_record_frames)
     model = controller.env.unwrapped.model
     print(model.describe())
     if not model.is_trained:
         print("note: the trained embedded weights are not installed; these frames come from random weights")
     try:
-        asyncio.run(serve(controller, args.host, args.port, args.jpeg_quality))
+        asyncio.run(serve(controller, args))
     except KeyboardInterrupt:
         pass
     return 0

@@ -19,10 +19,11 @@ from typing import Any
 
 from procworld.captions import parse_caption
 
-from yume_gym.commands.demo import DEFAULT_PROMPT, UpscaleFrames, start_image
+from yume_gym.commands.demo import DEFAULT_PROMPT, MAX_SCALE, UpscaleFrames, start_image
 from yume_gym.env.single import YumeWorldEnv
 from yume_gym.commands.play.controller import PlayController
 from yume_gym.env.recorder import ChunkRecorder
+from yume_gym.options import torch_device
 from yume_gym.world.bundle import WorldModel
 from yume_gym.world.released import DEFAULT_RESOLUTION, RESOLUTIONS, load_yume5b
 
@@ -40,7 +41,7 @@ def add_world_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--yume5b", default=None, metavar="DIR", help="a released Yume-5B-720P directory instead")
     parser.add_argument("--resolution", default=DEFAULT_RESOLUTION, choices=sorted(RESOLUTIONS),
                         help="frame size of --yume5b")
-    parser.add_argument("--device", default=None,
+    parser.add_argument("--device", default=None, type=torch_device,
                         help="torch device (default: cpu for a bundle, cuda when available for --yume5b)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the world (R restarts the same one)")
     parser.add_argument("--scale", type=int, default=None,
@@ -50,8 +51,10 @@ def add_world_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_world_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Exit through ``parser.error`` for option values that cannot work."""
-    if args.scale is not None and args.scale < 1:
-        parser.error(f"--scale {args.scale} must be >= 1")
+    if args.scale is not None and not 1 <= args.scale <= MAX_SCALE:
+        parser.error(f"--scale {args.scale} must be in 1..{MAX_SCALE}")
+    if args.seed < 0:
+        parser.error(f"--seed {args.seed} must be >= 0")
     if args.image is not None and not Path(args.image).is_file():
         parser.error(f"--image {args.image!r} is not a file; give the path of a start image")
 
@@ -79,17 +82,19 @@ def load_model(args: argparse.Namespace) -> WorldModel | str | None:
     return load_yume5b(args.yume5b, resolution=args.resolution, device=args.device)
 
 
-def open_controller(args: argparse.Namespace, checkpoint: WorldModel | str | None = None) -> PlayController:
+def open_controller(args: argparse.Namespace, checkpoint: WorldModel | str | None = None,
+                    max_record_frames: int | None = None) -> PlayController:
     """The controller of the world that ``args`` describe (not started).
 
     ``checkpoint`` (a loaded model) replaces the model options; tests pass a small one.
+    ``max_record_frames`` bounds what its recorder writes in all (None: no limit).
     """
     model = load_model(args) if checkpoint is None else checkpoint
     env = YumeWorldEnv(checkpoint=model, device=args.device or "cpu")
     frame_size = env.unwrapped.model.frame_size
     scale = args.scale or auto_scale(frame_size)
     shown = UpscaleFrames(env, scale) if scale > 1 else env
-    recorder = ChunkRecorder(shown, Path(args.save_dir) / "recordings", overlay=True)
+    recorder = ChunkRecorder(shown, Path(args.save_dir) / "recordings", overlay=True, max_frames=max_record_frames)
     recorder.set_recording(False)
     options = start_options(args.prompt, args.image, args.seed, frame_size)
     return PlayController(recorder, seed=args.seed, options=options, recorder=recorder)
