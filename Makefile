@@ -46,7 +46,7 @@ bench: $(STAMP)
 # The first command to run on a GPU, sized to finish within 8 minutes on one H100: the full-size
 # 5B step with random weights at both released sizes, compile and int8 off and on, then the GPU tests.
 gpu-check: $(STAMP)
-	$(VENV)/bin/yume-gym bench yume5b --repeats 2 --warmup 1
+	$(VENV)/bin/yume-gym bench yume5b --repeats 2 --warmup 1 --out docs/benchmarks/yume5b.md
 	$(PY) -m pytest -q -m gpu
 
 clean:

@@ -37,6 +37,7 @@ JOBS: dict[str, dict[str | None, str]] = {
         "episode": "yume_gym.commands.bench.episode:main",
         "startup": "yume_gym.commands.bench.startup:main",
         "remote": "yume_gym.commands.bench.remote:main",
+        "soak": "yume_gym.commands.bench.soak:main",
         "yume5b": "yume_gym.commands.bench.yume5b:main",
         "step": "yume_gym.commands.bench.step:main",
         "procworld": "procworld.bench:main",
@@ -53,7 +54,7 @@ SUMMARIES = {
     "data": "write training datasets (targets: procworld)",
     "train": "train the embedded model (targets: codec, foundation, distill, idm)",
     "agents": "train and score RL agents, dream against ground truth (targets: train_ppo, evaluate, curves, side_by_side)",
-    "bench": "run a benchmark and write its table under runs/bench/ (targets: generator, env, step, episode, yume5b, remote, procworld, startup)",
+    "bench": "run a benchmark and write its table under runs/bench/ (targets: generator, env, step, episode, yume5b, remote, soak, procworld, startup)",
 }
 
 

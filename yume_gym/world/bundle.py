@@ -72,54 +72,45 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    """How a world model generates.
-
-    ``chunk_latents`` latent frames are sampled per step (the release: 8 at 704x1280, 16 fps);
-    ``steps``/``shift`` are the flow schedule (the release: 4 and 7); ``speed`` is the speed
-    sentence appended to action captions (None leaves it out); histories longer than
-    ``max_history_latents`` drop their oldest latents after the first (None keeps all; the
-    default is the generator's own TSCM bound, 1366, beyond which it applies the same rule);
-    ``default_prompt`` starts a world when neither an image nor a prompt is given.
-    ``guidance`` is the classifier-free guidance scale (1: none, as released; above 1 each
-    step also runs the model without text, for models trained with dropped captions).
-    ``movement_guidance``, ``rotation_guidance`` and ``event_guidance`` push each chunk toward
-    one part of its caption (the movement keys, the camera turn, the active event) and away from
-    the same caption without it (1: off; :mod:`yume_gym.world.guidance`); each active one is one more
-    generator pass per step, and only for rows that move, turn or have an event. An image
-    start encodes the image repeated over one chunk and keeps the first
-    ``image_history_latents`` of those latents as history (None keeps the whole chunk; the
-    release keeps 5, the image repeated over 17 frames: the codecs are causal in time, so
-    these are exactly the latents of those frames).
-    ``residual_scale`` None (the release) samples the chunk's latents; a number samples their
-    change from the last history latent in units of it (models trained with ``--residual``,
-    :mod:`yume_gym.world.residual_flow`).
-    ``caption_composition`` is "split" (action caption and scene text encoded separately, as
-    trained) or "joined" (one string per chunk, as the released inference;
-    :mod:`yume_gym.world.captions`).
-    ``compile`` (None, "default", "reduce-overhead" with CUDA graphs, ...) compiles the
-    generator's blocks with torch.compile; ``quantize`` (None, "int8", "fp8") quantises their
-    linear weights through torchao. Both act on the generator, so world models that share it
-    share them; they are run-time settings, not saved with the bundle.
-    """
+    """How a world model generates: run-time settings, changeable without touching the weights
+    (:func:`with_generation`). Guidance, image starts and residual sampling: docs/architecture.md."""
 
     frame_height: int = 64
+    """generated frame height in pixels (the release: 704 or 544)"""
     frame_width: int = 64
+    """generated frame width in pixels (the release: 1280 or 960)"""
     chunk_latents: int = 2
+    """latent frames sampled per step (the release: 8, about 29 video frames)"""
     fps: int = 16
+    """frames per second of the generated video"""
     steps: int = 4
+    """Euler steps of the flow schedule (the release: 4)"""
     shift: float = 7.0
+    """timestep shift of the flow schedule (the release: 7)"""
     speed: SpeedSuffix | None = field(default_factory=SpeedSuffix)
+    """the speed sentence appended to action captions; None leaves it out"""
     max_history_latents: int | None = MAX_HISTORY
+    """longer histories drop their oldest latents after the first; None keeps all"""
     default_prompt: str = ""
+    """the prompt of a world started with neither an image nor a prompt"""
     image_history_latents: int | None = None
+    """latents of the repeated start image kept as history (the release: 5); None keeps a chunk"""
     guidance: float = 1.0
+    """classifier-free guidance scale on the whole caption (1: none, as released)"""
     movement_guidance: float = 1.0
+    """guidance toward the caption's movement keys (1: off)"""
     rotation_guidance: float = 1.0
+    """guidance toward the caption's camera turn (1: off)"""
     event_guidance: float = 1.0
+    """guidance toward the active event (1: off)"""
     residual_scale: float | None = None
+    """None samples the latents (the release); a number samples their change from the last history latent"""
     caption_composition: str = "split"
+    """"split" (action and scene text encoded apart, as trained) or "joined" (one string, as released)"""
     compile: str | None = None
+    """torch.compile the generator's blocks: None, "default" or "reduce-overhead" (CUDA graphs)"""
     quantize: str | None = None
+    """torchao weight quantisation of the blocks' linears: None, "int8" or "fp8" (not saved with the bundle)"""
 
     def __post_init__(self) -> None:
         check_composition(self.caption_composition)

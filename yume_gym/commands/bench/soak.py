@@ -3,7 +3,7 @@
 Steps a single ``YumeWorldEnv`` with random actions, resetting every ``--reset-every`` steps, and
 samples the process's resident memory (RSS) at checkpoints and the step times in blocks, to
 show that memory stays flat and steps do not slow down over a long run. Prints a table and
-writes it to ``docs/benchmarks/soak.md``.
+writes it to ``--out`` (default ``runs/bench/soak.md``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--memory-at", default="0,100,2500,5000,7500,10000", help="steps at which to sample RSS")
     p.add_argument("--block", type=int, default=500, help="steps per step-time median")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--out", default="docs/benchmarks/soak.md", help="markdown table to write ('' to skip)")
+    p.add_argument("--out", default="runs/bench/soak.md", help="markdown table to write ('' to skip)")
     args = p.parse_args(argv)
     try:
         args.memory_at = sorted({int(s) for s in args.memory_at.split(",") if s})

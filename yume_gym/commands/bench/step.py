@@ -4,7 +4,7 @@ Times ``YumeWorldEnv.step`` (text, sampling, decoding and the env's own work: ob
 info, reward) with: the defaults; ``return_frames=False``; that with latent observations (no
 decoding); and the DiT blocks compiled (on its own copy of the model). Each setting runs an
 episode from one seed with the same actions, the settings taking turns step by step so that a
-shared machine's slow spells fall on all of them. Writes ``docs/benchmarks/step.md``.
+shared machine's slow spells fall on all of them. Writes ``--out`` (default ``runs/bench/step.md``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--settings", default=",".join(str(i) for i in range(len(SETTINGS))),
                    help=f"comma-separated indices into the settings: {list(SETTINGS)}")
-    p.add_argument("--out", default="docs/benchmarks/step.md", help="markdown table to write ('' to skip)")
+    p.add_argument("--out", default="runs/bench/step.md", help="markdown table to write ('' to skip)")
     args = p.parse_args(argv)
     try:
         picked = [int(i) for i in args.settings.split(",") if i]

@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3, help="timed chunks per setting (median)")
     p.add_argument("--warmup", type=int, default=1, help="untimed chunks first (compilation happens here)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--out", default="docs/benchmarks/yume5b.md", help="markdown table to write ('' to skip)")
+    p.add_argument("--out", default="runs/bench/yume5b.md", help="markdown table to write ('' to skip)")
     args = p.parse_args(argv)
     preset = PRESETS[args.preset]
     args.resolutions = [_size(r, p) for r in (args.resolutions or ",".join(preset.resolutions)).split(",") if r]
