@@ -1,14 +1,8 @@
 """Keyboard and camera actions: the one source of truth for every env, model and front end.
 
-Yume-1.5 is conditioned on a caption that names a movement key (W/A/S/D and their
-combinations) and a camera rotation (arrow keys and their diagonals). There are 9 movements and
-9 rotations, so 81 actions. The index orders below are a public contract (DESIGN.md section 3):
-
-- movements, index 0-8: none, W, A, S, D, W+A, W+D, S+A, S+D
-- rotations, index 0-8: none, →, ←, ↑, ↓, ↑→, ↑←, ↓→, ↓←
-- ``Discrete(81)`` action id = movement * 9 + rotation (the default action space)
-- ``MultiDiscrete([9, 9])`` = (movement, rotation)
-- compact ``Discrete(9)`` = no-op, W, S, A, D, ←, →, ↑, ↓
+Yume-1.5 is conditioned on a caption that names a movement key and a camera rotation: 9
+movements x 9 rotations = 81 actions, whose index orders are a public contract (DESIGN.md
+section 3). The orders and the action spaces: docs/architecture.md.
 
 >>> caption_for_action(action_id(MOVEMENT_INDEX["W"], ROTATION_INDEX["←"]))[:60]
 'First-person perspective. The camera pushes forward (W). The'

@@ -1,29 +1,8 @@
 """Text events: "a storm rolls in", "night falls", scheduled by step or set live.
 
-An event is a short text that joins the caption of every chunk while it is active. Events
-reach an env in three ways, all with the same step numbering:
-
-- at reset, as a schedule: ``env.reset(options={"events": [(3, "night falls")]})``;
-- live, between steps: ``env.unwrapped.set_event("a storm rolls in")`` (``None`` clears);
-- from a file, with the :class:`yume_gym.env.scripted_events.ScriptedEvents` wrapper (JSON or YAML).
-
-Step numbering: step 0 is the opening chunk that ``reset()`` generates and step k the chunk of
-the k-th ``step()`` call after it. An event scheduled at step k is active from the chunk of
-step k on, until a later entry replaces it.
-
-Schedule rules (:func:`validate_schedule`):
-
-- a list (or tuple) of ``(step, text)`` pairs, given as tuples, 2-lists or
-  ``{"step": k, "event": text}`` mappings;
-- steps are integers >= 0 and strictly increasing: each step has at most one entry, so a
-  duplicate step is an error (write one combined text instead);
-- a text is a non-blank string of at most :data:`MAX_EVENT_CHARS` characters, or ``None``,
-  which clears the active event from that step on.
-
-Live overrides (:class:`EventSchedule`): ``set(text, step)`` makes ``text`` the active event
-from ``step`` on, until the next scheduled entry (at a step >= ``step``) or the next live
-``set``/``clear``, whichever comes first. A scheduled entry at the same step as a live one
-wins, because the schedule is applied when the chunk of that step begins.
+An event is a short text that joins the caption of every chunk while it is active. It reaches
+an env as a schedule at reset, live between steps, or from a file (the ScriptedEvents
+wrapper). Step numbering, schedule rules and live overrides: docs/architecture.md.
 
 >>> schedule = EventSchedule([(2, "night falls"), (5, None)])
 >>> [schedule.active(k) for k in range(6)]

@@ -1,13 +1,7 @@
 """Start images: read a path, a PIL image or an array, and fit it to the model's frame size.
 
-The fitting rule (the same for every start image):
-
-1. scale the image, keeping its aspect ratio, so that it covers the target frame: its shorter
-   side (relative to the target's aspect ratio) matches the target, with Lanczos resampling;
-2. crop the centre of the scaled image to exactly the target height x width.
-
-So nothing is stretched, and for a square model a landscape photo loses equal strips on its
-left and right.
+Every start image is scaled to cover the target frame and centre-cropped to it, so nothing is
+stretched. The fitting rule: docs/architecture.md.
 
 >>> fit_image(np.zeros((40, 80, 3), np.uint8), 16, 16).shape
 (16, 16, 3)

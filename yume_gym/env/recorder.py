@@ -1,34 +1,9 @@
 """Record every generated frame of every episode to MP4, with a JSON sidecar.
 
 A step of a yume-gym env generates a whole chunk of frames, so Gymnasium's ``RecordVideo``
-(one frame per step) would drop most of the video. :class:`ChunkRecorder` records all of
-``info["frames"]`` for each step, plus the reset's frames (``info["frames"]``, else the reset
-observation), optionally with the held keys and the event text drawn on each frame.
-
-Files, one video per episode (episodes count from 0 for each recorder; turning recording
-back on mid-episode with :meth:`ChunkRecorder.set_recording` starts the next file):
-
-- ``path_or_dir`` a directory: ``<dir>/episode-0000.mp4``, ``episode-0001.mp4``...
-- ``path_or_dir`` ending in ``.mp4``: episode 0 is written to that path, episode i >= 1 to
-  ``<stem>-<i:04d>.mp4`` beside it.
-- Each video has a sidecar with the same stem and ``.json``: fps, frame count, size, status,
-  and per step the action id and keys, event, caption, reward, end flags and frame range.
-
-Existing files of the same name are replaced.
-
-Crash safety and cost: each chunk is encoded once, with H.264, to its own segment file in a
-hidden folder ``.<stem>.segments`` beside the video. Publishing the video joins the segments
-without re-encoding (ffmpeg's concat demuxer, stream copy) into a temporary file that
-``os.replace`` moves over the video, then writes the sidecar the same way. So the video on disk
-is always a complete, playable MP4: the previous published version or the new one. The
-recorder publishes every ``publish_every`` steps (default 1: after every chunk), when an
-exception escapes ``env.step``, at the episode's end and on ``close()``/``reset()``, then
-removes the segments. A process killed mid-episode leaves the video as of its last publish
-(and the segment folder). Publishing copies the episode's compressed bytes, so it costs
-O(video size so far) of disk I/O, with no re-encoding; raise ``publish_every`` for long
-high-resolution episodes.
-
-Frames of odd height or width are padded by one edge row/column (H.264 4:2:0 needs even sizes).
+(one frame per step) would drop most of the video. :class:`ChunkRecorder` records them all,
+one video per episode, always on disk as a complete, playable MP4. File names, the sidecar,
+crash safety and cost: docs/architecture.md.
 """
 
 from __future__ import annotations

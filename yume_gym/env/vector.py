@@ -6,15 +6,7 @@ sampler. It is the ``vector_entry_point`` of ``yume_gym/YumeWorld-v0``::
 
     envs = gym.make_vec("yume_gym/YumeWorld-v0", num_envs=8)
 
-Autoreset: ``autoreset_mode=AutoresetMode.NEXT_STEP`` (the Gymnasium default, and what its
-vector wrappers expect): the step after an episode ends resets that row (its action is
-ignored) and returns its first observation with reward 0. ``AutoresetMode.SAME_STEP`` resets
-it within the ending step and puts the last observation and info in ``info["final_obs"]`` and
-``info["final_info"]`` (what stable-baselines3 expects; see :mod:`yume_gym.env.sb3`).
-Seeds: ``reset(seed=s)`` starts row i on the world of seed ``s + i``, as ``SyncVectorEnv`` and
-stable-baselines3's ``DummyVecEnv`` do (a list gives one seed per row). Autoresets start from
-the constructor's ``image``/``prompt``/``events``, with seeds drawn from the vector env's
-``np_random``, so one ``reset(seed=...)`` fixes every later episode.
+Autoreset modes and seeds: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,20 +1,9 @@
 """The Yume-1.5 generator: a Wan2.2 diffusion transformer with TSCM history embeddings.
 
-One forward pass predicts the flow-matching velocity (noise - x0) of the current chunk:
-
-    history (B,C,Hh,H,W) --TSCM--> history tokens (timestep 0) --+
-    chunk   (B,C,F,H,W)  --patch--> chunk tokens (timestep t) ----+--> blocks --> head --> velocity
-    context (B,L,text_dim) --pad to text_len, text_embedding--------^ (cross-attention)
-
-Every block runs full bidirectional self-attention over history and chunk tokens (3D RoPE),
-cross-attention to the text, an optional channel branch (see ``channel_branch``) and an FFN;
-the timestep modulates each token (shift/scale/gate). The head runs on the chunk's tokens only:
-history outputs are dropped. Layer names match the released Wan2.2 / Yume checkpoints, so
-loading them is a name-for-name copy. The network knows no noise schedule.
-
-Precision: the residual stream, the time embedding, the modulation and the head run in float32
-whatever the parameters' dtype (the released code's float32 autocast regions); the other linear
-layers and attention run in the parameters' dtype.
+One forward pass predicts the flow-matching velocity (noise - x0) of the current chunk from
+the history latents, the noisy chunk and the text; the network knows no noise schedule. Layer
+names match the released Wan2.2 / Yume checkpoints, so loading them is a name-for-name copy.
+The data flow, the blocks and their precision: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
 """An inverse-dynamics classifier: which action moved the camera through a chunk of frames.
 
-It reads the last frame before a chunk and the chunk's frames, stacked as channels
-((1 + F) * 3, H, W) together with the F differences of consecutive frames (F * 3 more), and
-predicts the movement (9 classes) and the rotation (9 classes) of :mod:`yume_gym.actions`.
-Trained on ground-truth procworld clips, it scores how well generated chunks follow their
-actions: a world model that ignores the keys scores near chance.
-
-Two choices made it learn the movements (measured in ``docs/training.md``): the difference
-channels (``motion``; a forward step of 0.1 m moves most pixels by under one pixel per frame,
-which the difference shows directly), and a GroupNorm after every convolution (``norm``), which
-reaches in 500 steps what the plain network reached in 3,577. Files written before these
-fields existed load with both off (:data:`LEGACY_LAYOUT`).
+It reads the last frame before a chunk and the chunk's frames and predicts the movement and
+the rotation of :mod:`yume_gym.actions`. Trained on ground-truth procworld clips, it scores how
+well generated chunks follow their actions. The input layout and the two choices that made it
+learn: docs/architecture.md.
 """
 
 from __future__ import annotations

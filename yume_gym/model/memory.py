@@ -1,16 +1,9 @@
 """GPU memory of the released components, computed without a GPU and without weights.
 
-Weights: parameter count x bytes per parameter (bfloat16: 2).
-
-Activations: the real-size model runs once on *fake tensors* (``torch._subclasses``'
-``FakeTensorMode``: every tensor has its shape, dtype and size but no data, and no kernel
-runs), and :class:`PeakTracker` adds up the bytes of every tensor alive at each moment of
-the forward pass. The peak of that sum is the activation memory: the sizes of the real
-activations at their real lifetimes, as the code allocates them, not a formula. Not counted:
-the CUDA context (about 0.5 GB), cuDNN/cuBLAS workspaces and allocator fragmentation, for
-which the table in ``docs/memory.md`` leaves a margin.
-
-``python -m yume_gym.model.memory`` prints that table (Markdown).
+Weights are counted from the parameters; activations by running the real-size model once on
+fake tensors (no data, no kernels) and adding up the bytes alive at each moment
+(:class:`PeakTracker`). ``python -m yume_gym.model.memory`` prints the table of
+``docs/memory.md``. What is counted and what is not: docs/architecture.md.
 """
 
 from __future__ import annotations

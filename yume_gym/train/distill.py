@@ -1,16 +1,9 @@
 """``yume-gym train distill``: self-forcing DMD distillation of the foundation model to 4 steps.
 
-The student, the real score and the critic (fake score) all start from the foundation model's
-exported weights (``<foundation>/bundle``); the real score and the text encoder stay frozen.
-Each generator step rolls the student out autoregressively from a clip's start image for
-1..``max_chunks`` chunks with the inference sampler, its own chunks becoming the history that
-TSCM compresses (so training sees what inference sees), and trains the last chunk at a random
-exit step with the DMD loss (:mod:`yume_gym.train.dmd`); the real score uses classifier-free
-guidance. With ``truth_weight`` > 0 an image-start rollout's last chunk is also pulled toward the
-clip's true chunk under the same actions (mean squared error on latents), the DMD paper's
-regression term with the recorded world in place of the teacher's sampled pairs. The critic
-then takes ``critic_updates`` flow-matching steps on the student's chunks. Output in ``--out``:
-``checkpoint.safetensors``, ``log.csv`` and ``bundle/`` (the distilled world model, 4 steps).
+The student, the real score and the critic start from the foundation model's exported weights;
+the student rolls out autoregressively, as at inference, and trains with the DMD loss
+(:mod:`yume_gym.train.dmd`). ``--out`` receives a checkpoint, a log and ``bundle/`` (the
+distilled world model). The rollouts, the losses and the files: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
 """``yume-gym train foundation``: the rectified-flow foundation model on encoded procworld clips.
 
-The generator (TSCM history, channel branch) and the small T5 text encoder train together
-(the encoder's word vocabulary is learned from the dataset's captions) with the flow-matching
-loss on (history, chunk, caption) samples (:mod:`yume_gym.train.chunks`): text-start and
-image-start batches alternate, noise levels are logit-normal with a shift, and a share of
-captions is dropped (zero context) so that the model also learns the unconditional velocity
-used for classifier-free guidance. An exponential moving average of the weights is kept and
-exported. ``--residual`` runs the flow on each chunk's change from the last history latent
-(:mod:`yume_gym.world.residual_flow`). ``--init`` starts a new run from the weights of an exported
-bundle (such as the embedded model) instead of fresh ones. Output in ``--out``:
-``latents.safetensors`` (the encoded clips), ``checkpoint.safetensors``, ``log.csv``, and ``bundle/`` (a
-world-model directory, :func:`yume_gym.world.bundle.read_world_model`).
+The generator and the small T5 text encoder train together with the flow-matching loss on
+(history, chunk, caption) samples (:mod:`yume_gym.train.chunks`). ``--out`` receives the
+encoded clips, a checkpoint, a log and ``bundle/``, a world-model directory. The recipe, the
+options and the files: docs/architecture.md.
 """
 
 from __future__ import annotations

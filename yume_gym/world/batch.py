@@ -3,46 +3,7 @@
 Each world (a *row*) starts from an image, a text prompt, or both, and then advances one chunk
 of video per action. Advancing several rows is one batched pass of the few-step sampler, with
 each row's own action, event text and random stream. The single env and the vector env are
-views of this class.
-
-Starting a world (every start yields an *opening chunk*, so every episode begins with frames):
-
-- **image start**: the image is fitted to the model's frame size
-  (:mod:`yume_gym.images`), repeated to one chunk's worth of video frames and encoded into
-  one chunk of clean latents: the opening chunk, of the same shape as every later one. Its
-  frames are the fitted image, repeated. The history keeps the first
-  ``GenerationConfig.image_history_latents`` of its latents (default: all). The released
-  Yume-1.5 repeats the image over 17 frames and encodes them as 5 latents (5/8 of its 8-latent
-  chunk); as the codecs are causal in time, the first 5 latents of the chunk are exactly those,
-  so ``image_history_latents=5`` (the Yume-5B setting, :mod:`yume_gym.world.released`) starts as
-  released.
-- **text start**: the opening chunk is sampled from noise with the no-op action caption and
-  the prompt, with no history (as in the release, the first chunk comes from text only).
-- **both**: the image gives the history, and the prompt goes into every caption.
-
-Captions: the action part is :func:`yume_gym.actions.caption_for_action` (with the model's
-speed suffix); the second part is the prompt (it describes the world, so it stays in every
-caption of the episode) followed by the active event text. By default the two parts go to the
-text encoder separately, as in Yume's training, so the 81 action embeddings are cached; with
-``caption_composition="joined"`` (Yume-5B) they go as one string, as the released inference.
-Guidance (``GenerationConfig.guidance`` and the per-part scales of :mod:`yume_gym.world.guidance`)
-runs each row once more per active term, under that term's caption, in the same batched pass.
-
-Events: an event ``(k, text)`` of a row's schedule becomes the active event for the chunk of
-step ``k`` (the k-th :meth:`WorldBatch.advance` since the start; 0 means from the opening
-chunk on) and stays active until another event replaces it or it is cleared
-(``set_event(row, None)``, or a None text in the schedule). A live event set between steps
-holds from the next chunk until the next scheduled entry; a scheduled entry wins a tie. These
-are the rules of :mod:`yume_gym.events`.
-
-History: all clean latents of an episode are kept; the generator's TSCM compresses them. When
-a row's history would exceed ``GenerationConfig.max_history_latents``, the oldest latents after
-the first one are dropped (the first latent anchors the start, as TSCM keeps it at full
-detail), so arbitrarily long episodes run at a bounded cost.
-
-Batching: rows whose histories have the same length go through the generator together (the
-model takes one history length per call); worlds started together stay in one group. Decoding
-runs row by row on a CPU (faster there, see ``WorldBatch._decode``) and batched elsewhere.
+views of this class. Starts, captions, events, history and batching: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,24 +1,9 @@
 """The world model bundle: generator, codec, text encoder and the settings to generate with.
 
-A :class:`WorldModel` is everything a world session needs: the DiT generator (with TSCM),
-the video codec, the text encoder, and a :class:`GenerationConfig` (sampling schedule, latent
-frames per chunk, fps, frame size, the speed sentence of the action captions, and the history
-bound). It is saved as a directory:
-
-```
-world_model.json           kind, generation settings, whether it was trained, a note
-generator.safetensors      yume_gym.model generator file (config + weights)
-codec.safetensors          yume_gym.model.codec file
-text_encoder.safetensors   yume_gym.model.text_encoder file
-```
-
-Every component is loaded strictly. ``world_model.json`` is written last, so a directory with it
-is complete.
-
-:func:`load_world_model` with no checkpoint returns the embedded default shipped in
-``yume_gym/weights/``. Until that trained bundle exists, it builds a random-weight ``tiny``
-bundle from a fixed seed and says so: ``model.is_trained`` is False. Loaded bundles are cached
-per process by (checkpoint, device, dtype), so every env asking for the same one shares it.
+A :class:`WorldModel` is everything a world session needs; it is saved as a directory and
+loaded strictly. :func:`load_world_model` with no checkpoint returns the embedded default
+shipped in ``yume_gym/weights/``. The directory layout, caching and the generation settings:
+docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,29 +1,9 @@
 """The released Yume-5B as a world model: a checkpoint directory in, a :class:`WorldModel` out.
 
 :func:`load_yume5b` reads a Yume-5B-720P directory (the layout ``yume-gym doctor DIR``
-checks) and assembles its three components with the released generation settings:
-
-- generator: ``config.json`` + ``diffusion_pytorch_model.safetensors`` (or shards), Wan2.2-5B
-  DiT with TSCM (:func:`yume_gym.model.load_generator`);
-- codec: the Wan2.2 VAE, ``Wan2.2_VAE.pth`` or a diffusers ``vae/`` folder
-  (:func:`yume_gym.model.wan_vae.load_wan_vae`);
-- text encoder: umt5-xxl, ``models_t5_umt5-xxl-enc-bf16.pth`` with the ``google/umt5-xxl``
-  tokenizer, or diffusers ``text_encoder/`` and ``tokenizer/`` folders
-  (:func:`yume_gym.model.umt5.load_umt5`).
-
-Released settings (:func:`released_generation`): 8 latent frames per chunk (29 video frames),
-4 Euler steps with shift 7, no classifier-free guidance, 16 fps, joined captions (one string
-per chunk, :mod:`yume_gym.world.captions`), speed sentence "distance 4,
-turn and view speed 4" (each 0 while its keys are idle, as in the released example captions),
-an image start that keeps 5 latents of history (the image repeated over 17 frames), and the
-generator's TSCM history bound. Frames are 704x1280 or 544x960, the two released
-resolutions.
-
-Every component loads strictly. A missing directory or component raises FileNotFoundError
-naming all that is missing; weights that do not match raise ValueError; both point at
-``yume-gym doctor DIR``, which checks every file without loading it. Loaded models are
-cached per process by directory, device, dtype and settings, so envs built from one spec
-share one copy of the weights (:func:`clear_yume5b_cache` forgets them).
+checks), loads its generator, codec and text encoder strictly, and assembles them with the
+released generation settings (:func:`released_generation`). The files, the settings, the
+errors and the cache: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,18 +1,9 @@
 """The one loop behind ``yume-gym play`` and ``yume-gym serve``: keys in, chunks out, live.
 
-A :class:`PlayController` owns the env and a background thread that steps it. Front ends only
-report input (held keys, an event text, reset, pause, recording) and ask which frame to show:
-
-- the thread starts generating chunk k+1 as soon as chunk k starts playing, with the action of
-  the keys held at that moment (:mod:`yume_gym.commands.play.held_keys`), so when generation keeps up
-  with playback (fps x frames per chunk) the motion never stalls;
-- events, resets and the recording switch are queued and carried out by the thread between
-  steps, in the order given, so the env is only ever touched by one thread;
-- :meth:`PlayController.advance` plays the generated frames at the model's fps
-  (:mod:`yume_gym.commands.play.playback`) and :meth:`PlayController.status` gives the HUD's numbers.
-
-Every method is safe to call from any thread. A failure inside the env stops the thread and
-is reported in ``status().error``; the front end stays up to show it.
+A :class:`PlayController` owns the env and a background thread that steps it; front ends only
+report input (held keys, an event text, reset, pause, recording) and ask which frame to show.
+Every method is safe to call from any thread. Scheduling, threading and failures:
+docs/architecture.md.
 """
 
 from __future__ import annotations

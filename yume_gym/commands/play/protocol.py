@@ -1,20 +1,8 @@
 """The messages a page sends to ``yume-gym serve`` over its websocket, and how each is checked.
 
-Each message is one JSON object in a text frame, at most :data:`MAX_MESSAGE_BYTES` bytes:
-
-- ``{"type": "keys", "held": ["W", "LEFT"]}``: exactly these keys are held now (names as in
-  :data:`yume_gym.commands.play.held_keys.PLAY_KEYS`; ``[]`` releases all);
-- ``{"type": "event", "text": "night falls"}``: the event from the next chunk on
-  (``"text": null`` clears it; at most :data:`yume_gym.events.MAX_EVENT_CHARS` characters);
-- ``{"type": "reset"}``, ``{"type": "pause"}`` (toggles), ``{"type": "record"}`` (toggles).
-
-Anything else (not JSON, not an object, an unknown type, a missing or extra field, an unknown
-key name, an event text that is too long) raises :class:`ProtocolError`, whose message says
-what was wrong; the server sends it back and keeps the connection.
-
-The server sends binary frames (one JPEG per shown frame) and JSON text: ``{"type": "hello",
-...}`` once, ``{"type": "status", ...}`` a few times a second, ``{"type": "error", "message":
-...}`` for a refused message.
+Each message is one JSON object in a text frame, at most :data:`MAX_MESSAGE_BYTES` bytes;
+anything else raises :class:`ProtocolError`, whose message the server sends back, keeping the
+connection. The messages, both ways: docs/architecture.md.
 """
 
 from __future__ import annotations

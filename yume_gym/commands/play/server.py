@@ -1,22 +1,11 @@
 """``yume-gym serve``: explore a generated world from a web page, for a GPU on another machine.
 
-Serves a page (plain HTML and JavaScript, no build step) and a websocket: the server streams the
-frames as JPEG images at the model's fps plus live stats; the page sends the held keys, the
-event text, reset, pause and record. The same controller as ``yume-gym play`` runs the world
-(:mod:`yume_gym.commands.play.controller`), so the keys do the same: W, A, S, D move, the arrows look,
-T types an event (Enter applies, Esc clears), R resets, P pauses, V records (on the server).
-
-It binds to 127.0.0.1 by default. For a remote GPU, forward the port through SSH from your own
-machine and open the page there::
+Streams the frames to a page over a websocket; the same controller and keys as ``yume-gym
+play`` run the world. It binds to 127.0.0.1; for a remote GPU, forward the port through SSH::
 
     ssh -L 8765:127.0.0.1:8765 gpu-host      # then browse http://127.0.0.1:8765
 
-``--host`` binds another address only when given, with a warning: the page has no login, so
-anyone who reaches that address can drive the world. On every address the websocket answers
-only to the loopback names, the bound host and ``--allow-host`` names (Host header), from its own
-page (Origin, scheme included). Recording from the page (V) is off unless ``--allow-recording``
-is given, and then stops at ``--max-record-frames`` frames in all. Every connected page sees the same world
-and drives it: the last page to send keys sets them. Needs aiohttp: ``pip install "yume-gym[play]"``.
+Needs aiohttp: ``pip install "yume-gym[play]"``. Access checks and recording: docs/architecture.md.
 """
 
 from __future__ import annotations

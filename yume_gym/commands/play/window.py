@@ -1,19 +1,9 @@
 """``yume-gym play``: explore a generated world in a window, with the keyboard.
 
-Keys:
-
-- W, A, S, D move and the arrow keys look around while held; combinations follow the action
-  table (W+A, ↑→, ...). The keys held when a chunk's generation starts make its action.
-- T opens the event box: type an event ("night falls"), Enter applies it from the next chunk
-  (an empty box clears it); Esc clears the event (and closes the box).
-- R restarts the world; P pauses; V starts or stops recording (an MP4 with a JSON sidecar
-  under ``--save-dir``/recordings); F12 saves a screenshot of the window under ``--save-dir``;
-  Q or closing the window quits.
-
-The HUD shows the held keys, the event, the time to generate a chunk and the frames shown per
-second against the model's fps. Frames of one chunk play while the next is generated, so the
-motion only stalls when generation is slower than playback. Needs pygame:
-``pip install "yume-gym[play]"``.
+W, A, S, D move and the arrow keys look while held; T types an event (Enter applies, Esc
+clears), R restarts, P pauses, V records under ``--save-dir``, F12 saves a screenshot, Q quits.
+Frames of one chunk play while the next is generated. Needs pygame:
+``pip install "yume-gym[play]"``. The keys and the HUD in full: docs/architecture.md.
 """
 
 from __future__ import annotations
