@@ -1,7 +1,7 @@
 """Command-line options from a dataclass: each field is an option, its ``help`` metadata the text.
 
-:func:`inputs_exist` checks a command's input paths before any work starts, and names the first
-missing one with the command that makes it, in one line.
+:func:`require_inputs` checks a command's input paths before any work starts, and names the first
+missing one with the command that makes it.
 Also the argparse types every command shares: finite numbers and torch devices that exist here.
 """
 
@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import math
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
@@ -79,11 +78,9 @@ def parse_args(cls: type[ArgsT], argv: list[str] | None, prog: str, description:
         raise  # parser.error exits; this line keeps type checkers informed
 
 
-def inputs_exist(command: str, inputs: Sequence[tuple[str | os.PathLike, str, str]]) -> bool:
-    """True if every ``(path, what, how_to_make_it)`` exists; else print one line naming the first
-    missing input and how to make it (to stderr) and return False: the command then exits with 2."""
+def require_inputs(inputs: Sequence[tuple[str | os.PathLike, str, str]]) -> None:
+    """Check ``(path, what, how_to_make_it)`` inputs before any work: a FileNotFoundError names the
+    first missing one and how to make it (the CLI prints it as one line and exits with 2)."""
     for path, what, how in inputs:
         if not Path(path).exists():
-            print(f"{command}: no {what} at {str(path)!r}; {how}", file=sys.stderr)
-            return False
-    return True
+            raise FileNotFoundError(f"no {what} at {str(path)!r}; {how}")

@@ -88,5 +88,5 @@ def test_a_demo_that_fails_midway_leaves_no_segment_folder(tmp_path, monkeypatch
 def test_eval_refuses_a_bad_out_and_leaves_no_media_folder(tmp_path, capsys):
     assert main(["eval", "--model", str(tmp_path / "none"), "--out", str(tmp_path / "report")]) == 2
     assert main(["eval", "--model", str(tmp_path / "none"), "--out", str(tmp_path / "report.md")]) == 2
-    assert "no world model directory" in capsys.readouterr().err
+    assert "no world-model bundle (--model)" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

@@ -76,8 +76,9 @@ def test_a_signal_during_training_saves_a_resumable_checkpoint(tmp_path, signum)
     def state() -> dict:
         return {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
 
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt, match=f"stopped by {signal.Signals(signum).name} at step 4"):
         run_loop("toy", settings, 0, train_step, state, ["loss"])
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers put back
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before  # handlers put back
     assert restore(load_checkpoint(tmp_path / CHECKPOINT_FILE), model=model, optimizer=optimizer) == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT_FILE, "log.csv"]  # no temporary files

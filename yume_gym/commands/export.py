@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from yume_gym.options import inputs_exist, option, parse_args
+from yume_gym.options import require_inputs, option, parse_args
 from yume_gym.world.bundle import (
     MANIFEST,
     read_world_model,
@@ -53,9 +53,8 @@ def bundle_bytes(directory: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym export``; returns the exit status."""
     args = parse_args(ExportArgs, argv, "yume-gym export", __doc__.splitlines()[0])
-    if not inputs_exist("yume-gym export", [(args.model, "world-model bundle (--model)",
-                        "train one (README, 'Train the embedded model') or pass --model DIR")]):  # fmt: skip
-        return 2
+    require_inputs([(args.model, "world-model bundle (--model)",
+                        "train one (README, 'Train the embedded model') or pass --model DIR")])  # fmt: skip
     model = read_world_model(args.model)
     changes = {"guidance": args.guidance, "movement_guidance": args.movement_guidance,
                "rotation_guidance": args.rotation_guidance, "event_guidance": args.event_guidance,

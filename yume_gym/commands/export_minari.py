@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from yume_gym.env.minari_export import export_minari
-from yume_gym.options import inputs_exist, option, parse_args
+from yume_gym.options import require_inputs, option, parse_args
 
 
 @dataclass
@@ -24,9 +24,8 @@ class MinariExportArgs:
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym export minari``; returns the exit status."""
     args = parse_args(MinariExportArgs, argv, "yume-gym export minari", __doc__.splitlines()[0])
-    if not inputs_exist("yume-gym export minari", [(args.recordings, "recorded episodes (--recordings)",
-                        "record some with `yume-gym play` (V) or ChunkRecorder, or pass --recordings DIR")]):  # fmt: skip
-        return 2
+    require_inputs([(args.recordings, "recorded episodes (--recordings)",
+                        "record some with `yume-gym play` (V) or ChunkRecorder, or pass --recordings DIR")])  # fmt: skip
     metadata = {key: value for key, value in (("description", args.description), ("author", args.author)) if value}
     dataset = export_minari(args.recordings, args.dataset_id, **metadata)
     print(f"wrote {dataset.total_episodes} episodes, {dataset.total_steps} steps as Minari dataset "

@@ -20,7 +20,7 @@ from yume_gym.atomic_file import write_text_atomic
 from yume_gym.env.rewards import HUES, HueInView
 from yume_gym.evaluation.metrics import psnr
 from yume_gym.model.codec import MAKE_CODEC, LatentCodec, load_codec, round_trip
-from yume_gym.options import inputs_exist, option, parse_args
+from yume_gym.options import require_inputs, option, parse_args
 
 EVAL_FILE = "codec_eval.json"
 
@@ -60,8 +60,7 @@ def evaluate(codec: LatentCodec, frames: np.ndarray, device: torch.device) -> di
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym eval codec``; returns the exit status."""
     args = parse_args(CodecEvalArgs, argv, "yume-gym eval codec", __doc__.splitlines()[0])
-    if not inputs_exist("yume-gym eval codec", [(args.codec, "trained codec (--codec)", MAKE_CODEC), (args.data, "procworld dataset (--data)", MAKE_DATASET)]):
-        return 2
+    require_inputs([(args.codec, "trained codec (--codec)", MAKE_CODEC), (args.data, "procworld dataset (--data)", MAKE_DATASET)])
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     codec = load_codec(args.codec, device=device).eval()

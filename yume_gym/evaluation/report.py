@@ -30,7 +30,7 @@ from yume_gym.evaluation.rollouts import (
     chunk_latency,
     generate,
 )
-from yume_gym.options import inputs_exist, option, parse_args
+from yume_gym.options import require_inputs, option, parse_args
 from yume_gym.model.codec import round_trip
 from yume_gym.world.bundle import WorldModel, load_world_model, with_generation
 
@@ -185,13 +185,12 @@ def sample_video(truth: np.ndarray, generated: np.ndarray, fps: int, path: Path)
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym eval``; returns the exit status."""
     args = parse_args(EvalArgs, argv, "yume-gym eval", __doc__.splitlines()[0])
-    inputs = [(args.idm, "action classifier (--idm)",
-               "train one with `yume-gym data procworld --clips 1500 --frames 65 --align 4 --out data/procworld` then "
-               "`yume-gym train idm --data data/procworld --out runs/idm`, or pass --idm FILE")]
-    inputs += [(path, f"world-model bundle ({flag})", f"pass {flag} DIR of a saved bundle")
-               for path, flag in ((args.model, "--model"), (args.teacher, "--teacher")) if path is not None]
-    if not inputs_exist("yume-gym eval", inputs):
-        return 2
+    inputs = [(path, f"world-model bundle ({flag})", f"pass {flag} DIR of a saved bundle")
+              for path, flag in ((args.model, "--model"), (args.teacher, "--teacher")) if path is not None]
+    inputs += [(args.idm, "action classifier (--idm)",
+                "train one with `yume-gym data procworld --clips 1500 --frames 65 --align 4 --out data/procworld` then "
+                "`yume-gym train idm --data data/procworld --out runs/idm`, or pass --idm FILE")]
+    require_inputs(inputs)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     media = out.with_suffix("")

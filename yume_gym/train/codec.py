@@ -22,7 +22,7 @@ from yume_gym.model.codec import (
     reconstruction_loss,
     save_codec,
 )
-from yume_gym.options import inputs_exist, option, parse_args
+from yume_gym.options import require_inputs, option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
 from procworld.clips import MAKE_DATASET, load_clips, split_held_out
 from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, cosine_lr, run_loop, set_lr
@@ -60,8 +60,7 @@ class CodecArgs:
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym train codec``; returns the exit status."""
     args = parse_args(CodecArgs, argv, "yume-gym train codec", __doc__.splitlines()[0])
-    if not inputs_exist("yume-gym train codec", [(args.data, "procworld dataset (--data)", MAKE_DATASET)]):
-        return 2
+    require_inputs([(args.data, "procworld dataset (--data)", MAKE_DATASET)])
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from yume_gym.actions import SpeedSuffix, caption_for_action
 from yume_gym.world.residual_flow import from_flow_space
 from yume_gym.sampling import FlowSchedule, flow_matching_loss, sample, sample_training_sigmas
-from yume_gym.options import inputs_exist, option, parse_args
+from yume_gym.options import require_inputs, option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.chunks import (
     NOOP_ACTION,
@@ -115,9 +115,8 @@ def rollout(student: nn.Module, model: WorldModel, clips: LatentClips, rng: np.r
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym train distill``; returns the exit status."""
     args = parse_args(DistillArgs, argv, "yume-gym train distill", __doc__.splitlines()[0])
-    if not inputs_exist("yume-gym train distill", [(Path(args.foundation) / BUNDLE_DIR, "foundation run (--foundation)",
-                        "train one with `yume-gym train foundation --out runs/foundation` or pass --foundation DIR")]):  # fmt: skip
-        return 2
+    require_inputs([(Path(args.foundation) / BUNDLE_DIR, "foundation run (--foundation)",
+                        "train one with `yume-gym train foundation --out runs/foundation` or pass --foundation DIR")])  # fmt: skip
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out, device, foundation = Path(args.out), torch.device(args.device), Path(args.foundation)

@@ -27,7 +27,7 @@ from yume_gym.model.text_encoder import TextEncoder, TextEncoderConfig
 from yume_gym.model.word_tokenizer import learn_vocabulary
 from yume_gym.world.residual_flow import measure_residual_scale, to_flow_space
 from yume_gym.sampling import flow_matching_loss, sample_training_sigmas
-from yume_gym.options import inputs_exist, option, parse_args
+from yume_gym.options import require_inputs, option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
 from yume_gym.train.chunks import sample_batch
 from yume_gym.train.latents import LatentClips, encode_dataset, load_latents
@@ -177,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                                  (args.codec, "trained codec (--codec)", MAKE_CODEC)]
     if args.init is not None:
         inputs.append((args.init, "world-model bundle (--init)", "pass --init DIR of a trained bundle"))
-    if not inputs_exist("yume-gym train foundation", inputs):
-        return 2
+    require_inputs(inputs)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out, device = Path(args.out), torch.device(args.device)

@@ -24,7 +24,7 @@ from yume_gym.model.inverse_dynamics import (
     idm_loss,
     save_inverse_dynamics,
 )
-from yume_gym.options import inputs_exist, option, parse_args
+from yume_gym.options import require_inputs, option, parse_args
 from yume_gym.train.checkpoint import load_checkpoint, restore
 from procworld.clips import MAKE_DATASET, load_clips
 from yume_gym.train.loop import CHECKPOINT_FILE, LoopSettings, cosine_lr, run_loop, set_lr
@@ -68,8 +68,7 @@ def accuracy(model: InverseDynamics, windows: np.ndarray, labels: np.ndarray) ->
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym train idm``; returns the exit status."""
     args = parse_args(IdmArgs, argv, "yume-gym train idm", __doc__.splitlines()[0])
-    if not inputs_exist("yume-gym train idm", [(args.data, "procworld dataset (--data)", MAKE_DATASET)]):
-        return 2
+    require_inputs([(args.data, "procworld dataset (--data)", MAKE_DATASET)])
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out = Path(args.out)
