@@ -1,10 +1,28 @@
-"""Test-wide settings.
+"""Test-wide settings and the fixtures the layers share.
 
 Tests run torch on one intra-op thread: the suite's models are tiny, and OpenMP's spinning
 worker threads slow tests down by orders of magnitude whenever another process shares the
 machine's cores.
 """
 
+import functools
+
+import pytest
 import torch
+from release_layout import release_parts, write_release_dir
 
 torch.set_num_threads(1)
+
+_RELEASE_PARTS = functools.cache(release_parts)  # one set of small released weights per run
+
+
+@pytest.fixture(scope="session")
+def release_native_dir(tmp_path_factory):
+    """A small checkpoint directory in the released Wan-native layout (see release_layout.py)."""
+    return write_release_dir(tmp_path_factory.mktemp("release") / "native", _RELEASE_PARTS(), "native")
+
+
+@pytest.fixture(scope="session")
+def release_diffusers_dir(tmp_path_factory):
+    """The same weights in the diffusers layout: vae/, text_encoder/ and tokenizer/ folders."""
+    return write_release_dir(tmp_path_factory.mktemp("release") / "diffusers", _RELEASE_PARTS(), "diffusers")

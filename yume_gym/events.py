@@ -202,6 +202,22 @@ def check_prompt(prompt: Any) -> str | tuple[str, ...] | None:
     raise TypeError(f"prompt must be a string or a non-empty sequence of strings, got {type(prompt).__name__} {prompt!r}")
 
 
+def merge_start_options(defaults: dict[str, Any], options: Any, known: Sequence[str], hint: str = "") -> dict[str, Any]:
+    """Reset ``options`` checked (a dict of ``known`` keys; ``hint`` follows an unknown-key error)
+    and merged over ``defaults``, with the prompt and the event schedule validated."""
+    if options is None:
+        return dict(defaults)
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict with keys from {tuple(known)}, got {type(options).__name__}")
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {unknown}{hint}; known options: {list(known)}")
+    merged = {**defaults, **options}
+    merged["prompt"] = check_prompt(merged["prompt"])
+    merged["events"] = tuple(validate_schedule(() if merged["events"] is None else merged["events"]))
+    return merged
+
+
 def scene_text(prompt: str | None, event: str | None) -> str | None:
     """The caption's second part: the prompt followed by the active event (None when both are
     empty), at inference and in training alike."""

@@ -23,7 +23,7 @@ from yume_gym.actions import (
     make_action_space,
     to_action_id,
 )
-from yume_gym.events import check_prompt, validate_event_text, validate_schedule
+from yume_gym.events import merge_start_options, validate_event_text
 from yume_gym.env.frames import chunk_metadata
 from yume_gym.env.tasks import Task, task_setup
 
@@ -166,24 +166,17 @@ class ProcWorldEnv(gym.Env):
     def _start_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
         if options is None:
             return dict(self.defaults)
-        if not isinstance(options, dict):
-            raise TypeError(f"options must be a dict with keys from {RESET_OPTIONS}, got {type(options).__name__}")
-        unknown = sorted(set(options) - set(RESET_OPTIONS))
-        if unknown:
-            hint = " (this world starts from a prompt, not an image)" if "image" in unknown else ""
-            raise ValueError(f"unknown reset option(s) {unknown}{hint}; known options: {list(RESET_OPTIONS)}")
-        merged = {**self.defaults, **options}
-        prompt = merged["prompt"] = check_prompt(merged["prompt"])
+        hint = " (this world starts from a prompt, not an image)" if isinstance(options, dict) and "image" in options else ""
+        merged = merge_start_options(self.defaults, options, RESET_OPTIONS, hint)
+        prompt = merged["prompt"]
         prompts = (prompt,) if isinstance(prompt, str) else prompt
         merged["specs"] = None if prompts is None else tuple(parse_caption(p) for p in prompts)
-        schedule = validate_schedule(merged["events"] or [])
-        for i, (step, text) in enumerate(schedule):
+        for i, (step, text) in enumerate(merged["events"]):
             if text is not None:
                 try:
                     parse_event(text)
                 except ValueError as err:
                     raise ValueError(f"events[{i}] = {(step, text)!r}: {err}") from err
-        merged["events"] = tuple(schedule)
         return merged
 
     # --------------------------------------------------------------------------- reset, step

@@ -6,72 +6,12 @@ import shutil
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from tokenizers import Tokenizer, models, pre_tokenizers, processors
-from transformers import T5Tokenizer, UMT5EncoderModel
 
+from release_layout import DIT, DIT_FILE, T5, T5_FILE, VAE, VAE_FILE
 from yume_gym.commands.doctor import check_directory, check_generator, main
-from yume_gym.model import build_generator
-from yume_gym.model.generator import released_config
 from yume_gym.model.safe_load import load_pth, save_pth
-from yume_gym.model.umt5 import UMT5TextEncoder, save_umt5, umt5_xxl_config
-from yume_gym.model.wan_vae import build_wan_vae, save_wan_vae, wan22_vae_config
 
-DIT = {"model_type": "ti2v", "patch_size": [1, 2, 2], "text_len": 16, "in_dim": 4, "dim": 32,
-       "ffn_dim": 64, "freq_dim": 16, "text_dim": 32, "out_dim": 4, "num_heads": 2, "num_layers": 1}
-VAE = wan22_vae_config(base_dim=8, decoder_base_dim=8, z_dim=4, latents_mean=[0.0] * 4,
-                       latents_std=[1.0] * 4)
-T5 = umt5_xxl_config(vocab_size=40, d_model=32, d_kv=8, d_ff=48, num_layers=1, num_heads=4)
 SIZE = (64, 64)
-T5_FILE, VAE_FILE = "models_t5_umt5-xxl-enc-bf16.pth", "Wan2.2_VAE.pth"
-DIT_FILE = "diffusion_pytorch_model.safetensors"
-
-
-def _save_tokenizer(folder):
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [(chr(c), -1.0) for c in range(97, 123)]
-    tok = Tokenizer(models.Unigram(pieces, unk_id=2))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    T5Tokenizer(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
-                extra_ids=0).save_pretrained(str(folder))
-
-
-@pytest.fixture(scope="module")
-def parts():
-    torch.manual_seed(0)
-    dit = build_generator(released_config(DIT), device="cpu")
-    vae = build_wan_vae(VAE)
-    t5 = UMT5EncoderModel(T5)
-    return dit, vae, t5
-
-
-def _common(root, dit):
-    root.mkdir()
-    (root / "config.json").write_text(json.dumps(DIT))
-    save_file({k: v.contiguous() for k, v in dit.state_dict().items()}, str(root / DIT_FILE))
-
-
-@pytest.fixture(scope="module")
-def native_dir(tmp_path_factory, parts):
-    """A complete small directory in the released (Wan-native) layout."""
-    dit, vae, t5 = parts
-    root = tmp_path_factory.mktemp("ckpt") / "native"
-    _common(root, dit)
-    save_wan_vae(vae, root / VAE_FILE)
-    save_umt5(UMT5TextEncoder(t5, tokenizer=None), root / T5_FILE)
-    _save_tokenizer(root / "google" / "umt5-xxl")
-    return root
-
-
-@pytest.fixture(scope="module")
-def diffusers_dir(tmp_path_factory, parts):
-    """The same models, VAE and text encoder in the diffusers-format folders."""
-    dit, vae, t5 = parts
-    root = tmp_path_factory.mktemp("ckpt") / "diffusers"
-    _common(root, dit)
-    vae.vae.save_pretrained(root / "vae")
-    t5.save_pretrained(root / "text_encoder")
-    _save_tokenizer(root / "tokenizer")
-    return root
 
 
 def _problems(directory):
@@ -80,30 +20,30 @@ def _problems(directory):
 
 
 @pytest.fixture
-def broken(tmp_path, native_dir):
+def broken(tmp_path, release_native_dir):
     copy = tmp_path / "copy"
-    shutil.copytree(native_dir, copy)
+    shutil.copytree(release_native_dir, copy)
     return copy
 
 
-def test_complete_native_directory_passes(native_dir):
-    problems, fit, reports = _problems(native_dir)
+def test_complete_native_directory_passes(release_native_dir):
+    problems, fit, reports = _problems(release_native_dir)
     assert problems == {"generator": [], "VAE": [], "text encoder": [], "tokenizer": []} and fit == []
     assert all(r.weights > 0 and r.activations > 0 for r in reports if r.name != "tokenizer")
     assert reports[1].dtypes == ["float32"] and "native" in reports[1].source
-    assert reports[0].notes[0].startswith("config differs from the yume-5b preset: text_len=16")
+    assert reports[0].notes[0].startswith("config differs from the yume-5b preset: in_dim=4, dim=32")
 
 
-def test_complete_diffusers_directory_passes_from_the_command_line(diffusers_dir, capsys):
-    assert main([str(diffusers_dir), "--resolution", "64x64"]) == 0
+def test_complete_diffusers_directory_passes_from_the_command_line(release_diffusers_dir, capsys):
+    assert main([str(release_diffusers_dir), "--resolution", "64x64"]) == 0
     out = capsys.readouterr().out
     assert "VAE           ok       vae/diffusion_pytorch_model.safetensors (diffusers)" in out
     assert "text encoder  ok       text_encoder/model.safetensors (hf)" in out
     assert "PROBLEM" not in out and "GPU memory, all resident" in out
 
 
-def test_real_size_expectations_reject_small_files(native_dir, capsys):
-    assert main([str(native_dir), "--resolution", "64x64"]) == 1
+def test_real_size_expectations_reject_small_files(release_native_dir, capsys):
+    assert main([str(release_native_dir), "--resolution", "64x64"]) == 1
     out = capsys.readouterr().out
     assert "shape: conv1.weight: file [8, 8, 1, 1, 1] vs model [96, 96, 1, 1, 1]" in out
     assert "... and" in out  # long lists are cut
@@ -182,9 +122,9 @@ def test_absurd_config_is_reported_at_once_without_a_traceback(broken, capsys, a
     assert f"{field}={absurd[field]} is above the limit" in out and "Traceback" not in out
 
 
-def test_absurd_vae_and_text_encoder_configs_are_problems_not_work(diffusers_dir, tmp_path):
+def test_absurd_vae_and_text_encoder_configs_are_problems_not_work(release_diffusers_dir, tmp_path):
     copy = tmp_path / "copy"
-    shutil.copytree(diffusers_dir, copy)
+    shutil.copytree(release_diffusers_dir, copy)
     for folder, field in (("vae", "base_dim"), ("text_encoder", "num_layers")):
         config = json.loads((copy / folder / "config.json").read_text())
         (copy / folder / "config.json").write_text(json.dumps({**config, field: 10_000}))

@@ -4,9 +4,9 @@ import hashlib
 
 import pytest
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-from transformers import T5Tokenizer, UMT5EncoderModel
+from transformers import UMT5EncoderModel
 
+from release_layout import save_small_tokenizer
 from yume_gym.model.safe_load import load_pth, save_pth
 from yume_gym.model.umt5 import (
     UMT5TextEncoder,
@@ -34,22 +34,9 @@ def _digest(manifest):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def save_small_tokenizer(folder):
-    """A 40-token unigram tokenizer (pad 0, eos 1, unk 2) in the umt5 tokenizer's format."""
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)] + [(w, -1.0) for w in WORDS]
-    pieces += [(chr(c), -3.0) for c in range(ord("a"), ord("a") + 40 - len(pieces))]
-    tok = Tokenizer(models.Unigram(pieces, unk_id=2))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    T5Tokenizer(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
-                extra_ids=0).save_pretrained(str(folder))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory):
-    return save_small_tokenizer(tmp_path_factory.mktemp("tok") / "google" / "umt5-xxl")
+    return save_small_tokenizer(tmp_path_factory.mktemp("tok") / "google" / "umt5-xxl", WORDS)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +108,7 @@ def test_clean_text():
 
 def test_native_file_round_trip(tmp_path, small, tokenizer_dir):
     save_umt5(small, tmp_path / "models_t5_umt5-xxl-enc-bf16.pth")
-    save_small_tokenizer(tmp_path / "google" / "umt5-xxl")
+    save_small_tokenizer(tmp_path / "google" / "umt5-xxl", WORDS)
     assert find_text_encoder(tmp_path).kind == "native"
     loaded = load_umt5(tmp_path, config=umt5_xxl_config(**SMALL), text_len=24)
     assert loaded.model.encoder.embed_tokens.weight is loaded.model.shared.weight
@@ -132,7 +119,7 @@ def test_native_file_round_trip(tmp_path, small, tokenizer_dir):
 
 def test_hf_folder_round_trip(tmp_path, small):
     small.model.save_pretrained(tmp_path / "text_encoder")
-    save_small_tokenizer(tmp_path / "tokenizer")
+    save_small_tokenizer(tmp_path / "tokenizer", WORDS)
     assert find_text_encoder(tmp_path).kind == "hf"
     loaded = load_umt5(tmp_path, text_len=24)
     texts = ["the camera pans right.", "night falls"]

@@ -1,6 +1,5 @@
 """yume_gym/Yume5B-v0 on small random checkpoint directories in the released layouts."""
 
-import json
 import re
 import shutil
 
@@ -9,26 +8,15 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-from torch import nn
-from transformers import T5Tokenizer, UMT5EncoderModel
 
+from release_layout import T5, VAE
 import yume_gym  # noqa: F401  (registers the ids)
 from yume_gym.actions import SpeedSuffix, caption_for_action
 from yume_gym.images import prepare_image
-from yume_gym.model import build_generator
-from yume_gym.model.generator import released_config
-from yume_gym.model.umt5 import UMT5TextEncoder, save_umt5, umt5_xxl_config
-from yume_gym.model.wan_vae import build_wan_vae, save_wan_vae, wan22_vae_config
 from yume_gym.world.bundle import GenerationConfig
 from yume_gym.world.released import RELEASED_SPEED, load_yume5b
 
 ENV_ID = "yume_gym/Yume5B-v0"
-DIT = {"model_type": "ti2v", "patch_size": [1, 2, 2], "text_len": 512, "in_dim": 4, "dim": 32,
-       "ffn_dim": 64, "freq_dim": 16, "text_dim": 32, "out_dim": 4, "num_heads": 2, "num_layers": 1}
-VAE = wan22_vae_config(base_dim=8, decoder_base_dim=8, z_dim=4, latents_mean=[0.1, -0.2, 0.0, 0.3],
-                       latents_std=[0.5, 1.5, 1.0, 0.8])
-T5 = umt5_xxl_config(vocab_size=40, d_model=32, d_kv=8, d_ff=48, num_layers=1, num_heads=4)
 SIZE = (32, 32)  # 2x2 latents through the VAE's stride 16
 CHUNK_FRAMES = 1 + 4 * (8 - 1)
 NATIVE = dict(resolution="544x960", frame_size_override=SIZE, device="cpu", dtype=torch.float32,
@@ -36,66 +24,10 @@ NATIVE = dict(resolution="544x960", frame_size_override=SIZE, device="cpu", dtyp
 IMAGE = np.random.default_rng(0).integers(0, 256, size=(40, 48, 3), dtype=np.uint8)
 
 
-def _save_tokenizer(folder):
-    """A 40-token unigram tokenizer (pad 0, eos 1, unk 2) in the umt5 tokenizer's format."""
-    words = ["▁the", "▁camera", "▁pushes", "▁forward", "▁pans", "▁left", "▁right", "▁street", "."]
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)] + [(w, -1.0) for w in words]
-    pieces += [(chr(c), -3.0) for c in range(ord("a"), ord("a") + 40 - len(pieces))]
-    tok = Tokenizer(models.Unigram(pieces, unk_id=2))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    T5Tokenizer(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
-                extra_ids=0).save_pretrained(str(folder))
-
-
-@pytest.fixture(scope="module")
-def parts():
-    torch.manual_seed(0)
-    dit = build_generator(released_config(DIT), device="cpu")
-    nn.init.normal_(dit.head.head.weight, std=0.02)  # a live head: actions reach the frames
-    vae = build_wan_vae(VAE)
-    with torch.no_grad():  # RMS-norm gammas start at 1 and some convs at 0: randomise all
-        for p in vae.parameters():
-            p.copy_(torch.randn_like(p) * 0.2)
-    return dit, vae, UMT5EncoderModel(T5)
-
-
-def _write_dit(root, dit):
-    root.mkdir()
-    (root / "config.json").write_text(json.dumps(DIT))
-    save_file({k: v.contiguous() for k, v in dit.state_dict().items()},
-              str(root / "diffusion_pytorch_model.safetensors"))
-
-
-@pytest.fixture(scope="module")
-def native_dir(tmp_path_factory, parts):
-    """Yume-5B-720P's layout: Wan-native VAE and umt5 files, google/umt5-xxl tokenizer."""
-    dit, vae, t5 = parts
-    root = tmp_path_factory.mktemp("yume5b") / "native"
-    _write_dit(root, dit)
-    save_wan_vae(vae, root / "Wan2.2_VAE.pth")
-    save_umt5(UMT5TextEncoder(t5, tokenizer=None), root / "models_t5_umt5-xxl-enc-bf16.pth")
-    _save_tokenizer(root / "google" / "umt5-xxl")
-    return root
-
-
-@pytest.fixture(scope="module")
-def diffusers_dir(tmp_path_factory, parts):
-    """The same weights with diffusers-format vae/, text_encoder/ and tokenizer/ folders."""
-    dit, vae, t5 = parts
-    root = tmp_path_factory.mktemp("yume5b") / "diffusers"
-    _write_dit(root, dit)
-    vae.vae.save_pretrained(root / "vae")
-    t5.save_pretrained(root / "text_encoder")
-    _save_tokenizer(root / "tokenizer")
-    return root
-
-
 @pytest.fixture
-def broken(tmp_path, native_dir):
+def broken(tmp_path, release_native_dir):
     copy = tmp_path / "copy"
-    shutil.copytree(native_dir, copy)
+    shutil.copytree(release_native_dir, copy)
     return copy
 
 
@@ -112,19 +44,19 @@ def _rollout(env, seed):
     return np.stack(frames)
 
 
-def test_released_settings(native_dir):
-    model = load_yume5b(native_dir, **NATIVE)
+def test_released_settings(release_native_dir):
+    model = load_yume5b(release_native_dir, **NATIVE)
     g = model.generation
     assert (g.chunk_latents, g.steps, g.shift, g.fps, g.image_history_latents) == (8, 4, 7.0, 16, 5)
     assert g.speed == RELEASED_SPEED and model.frame_size == SIZE and model.is_trained
     assert model.chunk_frames == CHUNK_FRAMES and model.chunk_latent_shape == (4, 8, 2, 2)
-    assert load_yume5b(native_dir, **NATIVE) is model  # one shared copy per process
-    assert load_yume5b(native_dir, **{**NATIVE, "frame_size_override": None}).frame_size == (544, 960)
+    assert load_yume5b(release_native_dir, **NATIVE) is model  # one shared copy per process
+    assert load_yume5b(release_native_dir, **{**NATIVE, "frame_size_override": None}).frame_size == (544, 960)
 
 
-def test_image_start_and_steps(native_dir):
-    env = gym.make(ENV_ID, checkpoint_dir=native_dir, **NATIVE)
-    assert env.unwrapped.model is load_yume5b(native_dir, **NATIVE)
+def test_image_start_and_steps(release_native_dir):
+    env = gym.make(ENV_ID, checkpoint_dir=release_native_dir, **NATIVE)
+    assert env.unwrapped.model is load_yume5b(release_native_dir, **NATIVE)
     assert env.metadata["video_fps"] == 16 and env.metadata["render_fps"] == 16 / CHUNK_FRAMES
     obs, info = env.reset(seed=0, options={"image": IMAGE})
     assert obs.shape == (*SIZE, 3) and obs.dtype == np.uint8 and info["start"] == "image"
@@ -141,8 +73,8 @@ def test_image_start_and_steps(native_dir):
     env.close()
 
 
-def test_image_history_is_the_released_17_frame_encoding(native_dir):
-    env = gym.make(ENV_ID, checkpoint_dir=native_dir, observation="latent", **NATIVE)
+def test_image_history_is_the_released_17_frame_encoding(release_native_dir):
+    env = gym.make(ENV_ID, checkpoint_dir=release_native_dir, observation="latent", **NATIVE)
     latents, _ = env.reset(seed=0, options={"image": IMAGE})
     assert latents.shape == (4, 8, 2, 2)  # the opening chunk keeps its full shape
     history = _history(env)
@@ -154,24 +86,24 @@ def test_image_history_is_the_released_17_frame_encoding(native_dir):
     env.close()
 
 
-def test_text_start_gives_a_whole_chunk(native_dir):
-    env = gym.make(ENV_ID, checkpoint_dir=native_dir, observation="chunk", **NATIVE)
+def test_text_start_gives_a_whole_chunk(release_native_dir):
+    env = gym.make(ENV_ID, checkpoint_dir=release_native_dir, observation="chunk", **NATIVE)
     obs, info = env.reset(seed=0, options={"prompt": "the street"})
     assert obs.shape == (CHUNK_FRAMES, *SIZE, 3) and info["start"] == "text"
     assert _history(env).shape[1] == 8
     env.close()
 
 
-def test_seed_determinism(native_dir):
-    env = gym.make(ENV_ID, checkpoint_dir=native_dir, **NATIVE)
+def test_seed_determinism(release_native_dir):
+    env = gym.make(ENV_ID, checkpoint_dir=release_native_dir, **NATIVE)
     first, again, other = _rollout(env, 7), _rollout(env, 7), _rollout(env, 8)
     assert np.array_equal(first, again)
     assert not np.array_equal(first[1:], other[1:])
     env.close()
 
 
-def test_vector_env(native_dir):
-    envs = gym.make_vec(ENV_ID, num_envs=2, checkpoint_dir=native_dir, **NATIVE)
+def test_vector_env(release_native_dir):
+    envs = gym.make_vec(ENV_ID, num_envs=2, checkpoint_dir=release_native_dir, **NATIVE)
     obs, _ = envs.reset(seed=0, options={"image": IMAGE})
     assert obs.shape == (2, *SIZE, 3) and obs.dtype == np.uint8
     obs, rewards, terminated, truncated, infos = envs.step([9, 0])
@@ -179,9 +111,9 @@ def test_vector_env(native_dir):
     envs.close()
 
 
-def test_diffusers_layout_loads_the_same_weights(native_dir, diffusers_dir):
-    native = load_yume5b(native_dir, **NATIVE)
-    hf = load_yume5b(diffusers_dir, resolution="544x960", frame_size_override=SIZE, device="cpu",
+def test_diffusers_layout_loads_the_same_weights(release_native_dir, release_diffusers_dir):
+    native = load_yume5b(release_native_dir, **NATIVE)
+    hf = load_yume5b(release_diffusers_dir, resolution="544x960", frame_size_override=SIZE, device="cpu",
                      dtype="float32")  # the folders carry their own configs
     video = torch.rand(1, 3, 9, *SIZE, generator=torch.Generator().manual_seed(0)) * 2 - 1
     assert torch.equal(hf.codec.encode(video), native.codec.encode(video))
@@ -189,8 +121,8 @@ def test_diffusers_layout_loads_the_same_weights(native_dir, diffusers_dir):
     assert torch.equal(hf.text_encoder.encode_batch(caption), native.text_encoder.encode_batch(caption))
 
 
-def test_bfloat16_image_start(native_dir):
-    env = gym.make(ENV_ID, checkpoint_dir=native_dir, **{**NATIVE, "dtype": torch.bfloat16})
+def test_bfloat16_image_start(release_native_dir):
+    env = gym.make(ENV_ID, checkpoint_dir=release_native_dir, **{**NATIVE, "dtype": torch.bfloat16})
     env.reset(seed=0, options={"image": IMAGE})
     assert _history(env).dtype == torch.bfloat16
     obs, *_ = env.step(9)
@@ -198,11 +130,11 @@ def test_bfloat16_image_start(native_dir):
     env.close()
 
 
-def test_checkpoint_dir_is_required(native_dir):
+def test_checkpoint_dir_is_required(release_native_dir):
     with pytest.raises(ValueError, match="needs checkpoint_dir=DIR"):
         gym.make(ENV_ID)
     with pytest.raises(TypeError, match="takes checkpoint_dir=DIR, not checkpoint="):
-        gym.make(ENV_ID, checkpoint=native_dir)
+        gym.make(ENV_ID, checkpoint=release_native_dir)
 
 
 def test_missing_directory(tmp_path):
@@ -230,12 +162,12 @@ def test_mismatched_weights_point_at_the_doctor(broken):
         load_yume5b(broken, **NATIVE)
 
 
-def test_bad_settings(native_dir):
+def test_bad_settings(release_native_dir):
     with pytest.raises(ValueError, match=r"resolution '720p' is not a released Yume-5B resolution; "
                                          r"use one of \['704x1280', '544x960'\]"):
-        load_yume5b(native_dir, resolution="720p")
+        load_yume5b(release_native_dir, resolution="720p")
     with pytest.raises(ValueError, match="frame size 40x40 is not a multiple of the codec stride 16"):
-        load_yume5b(native_dir, **{**NATIVE, "frame_size_override": (40, 40)})
+        load_yume5b(release_native_dir, **{**NATIVE, "frame_size_override": (40, 40)})
     with pytest.raises(ValueError, match=r"image_history_latents=9 must be None or an integer in 1\.\.chunk_latents \(8\)"):
         GenerationConfig(chunk_latents=8, image_history_latents=9)
 
@@ -249,10 +181,10 @@ def _encoded_texts(model, monkeypatch):
     return calls
 
 
-def test_joined_captions_are_one_string_per_chunk_encoded_once(native_dir, monkeypatch):
+def test_joined_captions_are_one_string_per_chunk_encoded_once(release_native_dir, monkeypatch):
     from yume_gym.world.batch import WorldBatch, WorldStart
 
-    model = load_yume5b(native_dir, **NATIVE)
+    model = load_yume5b(release_native_dir, **NATIVE)
     assert model.generation.caption_composition == "joined"
     model.text_encoder.clear_cache()
     calls = _encoded_texts(model, monkeypatch)
@@ -268,11 +200,11 @@ def test_joined_captions_are_one_string_per_chunk_encoded_once(native_dir, monke
     assert cached.device == model.device  # kept where the generator runs
 
 
-def test_split_captions_encode_the_parts_separately(native_dir, monkeypatch):
+def test_split_captions_encode_the_parts_separately(release_native_dir, monkeypatch):
     from yume_gym.world.batch import WorldBatch, WorldStart
 
-    model = load_yume5b(native_dir, **{**NATIVE, "caption_composition": "split"})
-    assert model is not load_yume5b(native_dir, **NATIVE)
+    model = load_yume5b(release_native_dir, **{**NATIVE, "caption_composition": "split"})
+    assert model is not load_yume5b(release_native_dir, **NATIVE)
     model.text_encoder.clear_cache()
     calls = _encoded_texts(model, monkeypatch)
     world = WorldBatch(model)
@@ -280,9 +212,9 @@ def test_split_captions_encode_the_parts_separately(native_dir, monkeypatch):
     assert calls == [[caption_for_action(0, RELEASED_SPEED), "the street"]]
 
 
-def test_speed_sentence_is_settable(native_dir):
+def test_speed_sentence_is_settable(release_native_dir):
     slow = SpeedSuffix(distance=1.5, turn_speed=4.0, view_speed=4.0, distance_when_turning=0.0)
-    model = load_yume5b(native_dir, **{**NATIVE, "speed": slow})
+    model = load_yume5b(release_native_dir, **{**NATIVE, "speed": slow})
     assert model.generation.speed == slow
     w_right = caption_for_action(10, slow)  # W and pan right, as caption_re.txt's lines
     assert "Actual distance moved:0 at" in w_right and "(turn speed):4." in w_right
@@ -291,24 +223,24 @@ def test_speed_sentence_is_settable(native_dir):
         SpeedSuffix(distance=-1)
 
 
-def test_unknown_caption_composition_names_the_choices(native_dir):
+def test_unknown_caption_composition_names_the_choices(release_native_dir):
     choices = r"use one of \['split', 'joined'\]"
     with pytest.raises(ValueError, match=rf"caption_composition='both' is not known; {choices}"):
-        load_yume5b(native_dir, **{**NATIVE, "caption_composition": "both"})
+        load_yume5b(release_native_dir, **{**NATIVE, "caption_composition": "both"})
     with pytest.raises(ValueError, match=rf"caption_composition='concat' is not known; {choices}"):
         GenerationConfig(caption_composition="concat")
 
 
-def test_fast_step_options_reach_the_released_generator(native_dir):
+def test_fast_step_options_reach_the_released_generator(release_native_dir):
     pytest.importorskip("torchao", reason="int8 quantisation needs torchao (the quant extra)")
-    model = load_yume5b(native_dir, **{**NATIVE, "quantize": "int8"})
+    model = load_yume5b(release_native_dir, **{**NATIVE, "quantize": "int8"})
     assert model.generation.quantize == "int8" and model.generator.quantization == "int8"
-    assert load_yume5b(native_dir, **NATIVE).generator.quantization is None  # a separate copy
-    env = gym.make(ENV_ID, checkpoint_dir=native_dir, **{**NATIVE, "quantize": "int8"})
+    assert load_yume5b(release_native_dir, **NATIVE).generator.quantization is None  # a separate copy
+    env = gym.make(ENV_ID, checkpoint_dir=release_native_dir, **{**NATIVE, "quantize": "int8"})
     env.reset(seed=0, options={"image": IMAGE})
     assert env.step(0)[0].shape == (*SIZE, 3)
     assert "quantize" not in model.generation.to_dict()  # a run-time setting, never saved
     with pytest.raises(ValueError, match=r"compile='fast' is not known; use None or one of \['default', "):
-        load_yume5b(native_dir, **{**NATIVE, "compile": "fast"})
+        load_yume5b(release_native_dir, **{**NATIVE, "compile": "fast"})
     with pytest.raises(ValueError, match=r"quantize='int4' is not known; use None or one of \['int8', 'fp8'\]"):
-        load_yume5b(native_dir, **{**NATIVE, "quantize": "int4"})
+        load_yume5b(release_native_dir, **{**NATIVE, "quantize": "int4"})

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 
 from yume_gym.actions import ACTION_SPACE_KINDS, make_action_space, to_action_id
-from yume_gym.events import check_prompt, validate_event_text, validate_schedule
+from yume_gym.events import merge_start_options, validate_event_text
 from yume_gym.images import prepare_image
 from yume_gym.world.batch import Chunk, WorldBatch, WorldSnapshot, WorldStart
 from yume_gym.env.options import EnvOptions, frame_size_pair
@@ -137,14 +137,7 @@ class WorldEnvCore:
         """Validate reset ``options`` and merge them over the defaults."""
         if options is None:
             return dict(self.defaults)
-        if not isinstance(options, dict):
-            raise TypeError(f"options must be a dict with keys from {RESET_OPTIONS}, got {type(options).__name__}")
-        unknown = sorted(set(options) - set(RESET_OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; known options: {list(RESET_OPTIONS)}")
-        merged = {**self.defaults, **options}
-        merged["prompt"] = check_prompt(merged["prompt"])
-        merged["events"] = tuple(validate_schedule(() if merged["events"] is None else merged["events"]))
+        merged = merge_start_options(self.defaults, options, RESET_OPTIONS)
         if merged["image"] is not None and not callable(merged["image"]):
             merged["image"] = prepare_image(merged["image"], *self.model.frame_size)
         return merged
