@@ -13,16 +13,24 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 import torch
 
 ArgsT = TypeVar("ArgsT")
+REQUIRED: Any = dataclasses.MISSING  # the default of an option that must be given
 
 
-def option(default: Any, help: str) -> Any:
-    """A dataclass field with a default and the ``--help`` text of its option."""
-    return dataclasses.field(default=default, metadata={"help": help})
+def option(default: Any, help: str, *, positional: bool = False, **argument: Any) -> Any:
+    """A dataclass field with a default and the ``--help`` text of its option.
+
+    ``argument`` goes to ``add_argument`` as it is (``type``, ``choices``, ``nargs``, ``metavar``,
+    ``action``); a ``positional`` field has no flag; a list default is copied for each instance.
+    """
+    metadata = {"help": help, "positional": positional, "argument": argument}
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=default.copy, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def finite_float(text: str) -> float:
@@ -58,24 +66,43 @@ def parse_args(cls: type[ArgsT], argv: list[str] | None, prog: str, description:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     hints = get_type_hints(cls)
     for field in dataclasses.fields(cls):
-        kind = hints[field.name]
-        flag = "--" + field.name.replace("_", "-")
+        argument = dict(field.metadata.get("argument", {}))
         help_text = field.metadata.get("help", "")
-        if "(default:" not in help_text:  # a help text may say the default in words
-            help_text = f"{help_text} (default: {field.default})"
-        help_text = help_text.replace("%", "%%")  # argparse formats help
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default, help=help_text)
+        if field.default_factory is not dataclasses.MISSING:
+            argument["default"] = field.default_factory()
+        elif field.default is not dataclasses.MISSING:
+            argument["default"] = field.default
+            if "(default:" not in help_text:  # a help text may say the default in words
+                help_text = f"{help_text} (default: {field.default})"
+        argument["help"] = help_text.replace("%", "%%")  # argparse formats help
+        if hints[field.name] is bool:
+            argument.setdefault("action", argparse.BooleanOptionalAction)
+        elif "action" not in argument:
+            argument.setdefault("type", _convert(field.name, hints[field.name]))
+        if field.metadata.get("positional"):
+            parser.add_argument(field.name, **argument)
         else:
-            convert = next((t for t in (int, float, str) if kind in (t, t | None)), str)
-            convert = {float: finite_float, str: torch_device if field.name == "device" else str}.get(convert, convert)
-            parser.add_argument(flag, type=convert, default=field.default, help=help_text)
+            flag = "--" + field.name.replace("_", "-")
+            parser.add_argument(flag, required="default" not in argument, **argument)
     values = vars(parser.parse_args(argv))
     try:
         return cls(**values)
     except ValueError as err:
         parser.error(str(err))
         raise  # parser.error exits; this line keeps type checkers informed
+
+
+def _convert(name: str, kind: Any) -> Any:
+    """The argparse type of a field annotated ``kind`` (of its items for a list or tuple)."""
+    if type(None) in get_args(kind):  # an optional value
+        kind = next(k for k in get_args(kind) if k is not type(None))
+    if get_origin(kind) in (list, tuple):  # the items of an nargs or append option
+        kind = get_args(kind)[0]
+    if kind is float:
+        return finite_float
+    if kind is str and name == "device":
+        return torch_device
+    return kind if kind in (int, str, Path) else str
 
 
 def require_inputs(inputs: Sequence[tuple[str | os.PathLike, str, str]]) -> None:
