@@ -11,9 +11,9 @@ whether the model is the trained embedded one or its random-weight stand-in.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -27,7 +27,7 @@ from yume_gym.actions import action_from_keys
 from yume_gym.atomic_file import write_text_atomic
 from yume_gym.env.recorder import ChunkRecorder
 from yume_gym.events import validate_event_text
-from yume_gym.options import torch_device
+from yume_gym.options import option, parse_args
 
 ROUTE: tuple[frozenset[str], ...] = tuple(
     frozenset(keys) for keys in (
@@ -41,43 +41,42 @@ MAX_SCALE = 16  # 64-pixel frames become 1024 pixels wide; larger only costs mem
 MAX_STEPS = 10_000
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="yume-gym demo", description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="demo.mp4", help="output video (a JSON sidecar is written beside it)")
-    p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
-    p.add_argument("--device", default="cpu", type=torch_device, help="torch device, e.g. cpu or cuda")
-    p.add_argument("--prompt", default=DEFAULT_PROMPT, help="text that starts the world")
-    p.add_argument("--start", choices=("image", "text"), default="image",
-                   help="image: also start from the procworld scene the prompt describes; text: the prompt alone")
-    p.add_argument("--event", default=DEFAULT_EVENT, help="event text triggered midway")
-    p.add_argument("--event-step", type=int, default=None, help="step at which the event starts (default: midway)")
-    p.add_argument("--steps", type=int, default=len(ROUTE), help="route steps to walk (the route repeats)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the episode")
-    p.add_argument("--scale", type=int, default=4, help=f"integer upscale of the frames in the video, 1..{MAX_SCALE}")
-    args = p.parse_args(argv)
-    if not 1 <= args.steps <= MAX_STEPS or not 1 <= args.scale <= MAX_SCALE:
-        p.error(f"--steps must be in 1..{MAX_STEPS} and --scale in 1..{MAX_SCALE} "
-                f"(got --steps {args.steps}, --scale {args.scale})")
-    if args.seed < 0:
-        p.error(f"--seed {args.seed} must be >= 0")
-    if Path(args.out).suffix.lower() != ".mp4" or Path(args.out).is_dir():
-        p.error(f"--out {args.out!r} must be a video file name ending in .mp4, e.g. {Path(args.out) / 'demo.mp4'}")
-    if not Path(args.out).resolve().parent.is_dir():
-        p.error(f"--out {args.out!r}: the folder {str(Path(args.out).resolve().parent)!r} does not exist; create it")
-    try:
-        validate_event_text(args.event, "--event")
-    except ValueError as err:
-        p.error(str(err))
-    if args.event_step is None:
-        args.event_step = args.steps // 2
-    if not 0 <= args.event_step <= args.steps:
-        p.error(f"--event-step must be in 0..{args.steps}")
-    if args.start == "image":
-        try:
-            parse_caption(args.prompt)
-        except ValueError as err:
-            p.error(f"--start image needs a procworld scene caption as --prompt ({err}); or use --start text")
-    return args
+@dataclass
+class DemoArgs:
+    out: str = option("demo.mp4", "output video (a JSON sidecar is written beside it)")
+    checkpoint: str | None = option(None, "world model directory (default: the embedded model)")
+    device: str = option("cpu", "torch device, e.g. cpu or cuda")
+    prompt: str = option(DEFAULT_PROMPT, "text that starts the world")
+    start: str = option("image", "image: also start from the procworld scene the prompt describes; "
+                                 "text: the prompt alone", choices=("image", "text"))
+    event: str = option(DEFAULT_EVENT, "event text triggered midway")
+    event_step: int | None = option(None, "step at which the event starts (default: midway)")
+    steps: int = option(len(ROUTE), "route steps to walk (the route repeats)")
+    seed: int = option(0, "seed of the episode")
+    scale: int = option(4, f"integer upscale of the frames in the video, 1..{MAX_SCALE}")
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.steps <= MAX_STEPS or not 1 <= self.scale <= MAX_SCALE:
+            raise ValueError(f"--steps must be in 1..{MAX_STEPS} and --scale in 1..{MAX_SCALE} "
+                             f"(got --steps {self.steps}, --scale {self.scale})")
+        if self.seed < 0:
+            raise ValueError(f"--seed {self.seed} must be >= 0")
+        out = Path(self.out)
+        if out.suffix.lower() != ".mp4" or out.is_dir():
+            raise ValueError(f"--out {self.out!r} must be a video file name ending in .mp4, e.g. {out / 'demo.mp4'}")
+        if not out.resolve().parent.is_dir():
+            raise ValueError(f"--out {self.out!r}: the folder {str(out.resolve().parent)!r} does not exist; create it")
+        validate_event_text(self.event, "--event")
+        if self.event_step is None:
+            self.event_step = self.steps // 2
+        if not 0 <= self.event_step <= self.steps:
+            raise ValueError(f"--event-step must be in 0..{self.steps}")
+        if self.start == "image":
+            try:
+                parse_caption(self.prompt)
+            except ValueError as err:
+                raise ValueError(f"--start image needs a procworld scene caption as --prompt ({err}); "
+                                 "or use --start text") from None
 
 
 def start_image(prompt: str, seed: int, size: tuple[int, int]) -> np.ndarray:
@@ -112,7 +111,7 @@ class UpscaleFrames(gym.Wrapper):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; returns the exit status."""
-    args = parse_args(argv)
+    args = parse_args(DemoArgs, argv, "yume-gym demo", __doc__.splitlines()[0])
     base = gym.make(
         "yume_gym/YumeWorld-v0", checkpoint=args.checkpoint, device=args.device,
         events=[(args.event_step, args.event)], max_episode_steps=args.steps,
