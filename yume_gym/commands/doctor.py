@@ -31,6 +31,7 @@ from yume_gym.model.umt5 import find_text_encoder, load_tokenizer
 from yume_gym.model.umt5_keys import fold_tied
 from yume_gym.model.wan_vae import expected_manifest as vae_manifest
 from yume_gym.model.wan_vae import find_vae, meta_vae
+from yume_gym.options import REQUIRED, option, parse_args
 
 MAX_LINES = 20  # problems listed per component before "... and N more"
 
@@ -256,13 +257,16 @@ def _resolution(text: str) -> tuple[int, int]:
     return h, w
 
 
+@dataclasses.dataclass
+class DoctorArgs:
+    directory: Path = option(REQUIRED, "the Yume-5B checkpoint directory", positional=True)
+    resolution: tuple[int, int] = option((704, 1280), "video size for the memory estimate, HxW (default: 704x1280)",
+                                         type=_resolution)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Check a checkpoint directory; exit status 1 on any problem."""
-    parser = argparse.ArgumentParser(prog="yume-gym doctor", description=__doc__.split("\n\n")[0])
-    parser.add_argument("directory", type=Path, help="the Yume-5B checkpoint directory")
-    parser.add_argument("--resolution", type=_resolution, default=(704, 1280),
-                        help="video size for the memory estimate, HxW (default 704x1280)")
-    args = parser.parse_args(argv)
+    args = parse_args(DoctorArgs, argv, "yume-gym doctor", __doc__.split("\n\n")[0])
     try:
         reports, fit = check_directory(args.directory, args.resolution)
     except FileNotFoundError as err:
