@@ -8,37 +8,37 @@ single envs (N times the single-env step time). Prints a table and writes it to
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
+from dataclasses import dataclass
 
 import torch
 
 from yume_gym.commands.bench.common import PROMPT, machine, publish, sync
 from yume_gym.env.single import YumeWorldEnv
-from yume_gym.options import torch_device
 from yume_gym.env.core import StepTimings
 from yume_gym.env.vector import YumeWorldVectorEnv
+from yume_gym.options import option, parse_args
 from yume_gym.world.bundle import load_world_model
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="yume-gym bench env", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
-    p.add_argument("--device", default="cpu", type=torch_device, help="torch device")
-    p.add_argument("--sizes", default="1,2,4,8,16", help="comma-separated vector env sizes N")
-    p.add_argument("--steps", type=int, default=8, help="timed steps per measurement")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps before each measurement")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--out", default="runs/bench/env.md", help="markdown table to write ('' to skip)")
-    args = p.parse_args(argv)
-    try:
-        args.sizes = [int(s) for s in args.sizes.split(",") if s]
-    except ValueError:
-        p.error(f"--sizes {args.sizes!r} must be comma-separated integers, e.g. 1,2,4")
-    if not args.sizes or min(args.sizes) < 1 or args.steps < 1 or args.warmup < 0:
-        p.error("--sizes must be positive integers, --steps >= 1, --warmup >= 0")
-    return args
+@dataclass
+class EnvArgs:
+    checkpoint: str | None = option(None, "world model directory (default: the embedded model)")
+    device: str = option("cpu", "torch device")
+    sizes: list[int] = option("1,2,4,8,16", "comma-separated vector env sizes N", type=str)
+    steps: int = option(8, "timed steps per measurement")
+    warmup: int = option(2, "untimed steps before each measurement")
+    threads: int | None = option(None, "torch CPU threads (default: torch's choice)")
+    out: str = option("runs/bench/env.md", "markdown table to write ('' to skip)")
+
+    def __post_init__(self) -> None:
+        try:
+            self.sizes = [int(s) for s in self.sizes.split(",") if s]
+        except ValueError:
+            raise ValueError(f"--sizes {self.sizes!r} must be comma-separated integers, e.g. 1,2,4") from None
+        if not self.sizes or min(self.sizes) < 1 or self.steps < 1 or self.warmup < 0:
+            raise ValueError("--sizes must be positive integers, --steps >= 1, --warmup >= 0")
 
 
 def time_steps(env, steps: int, warmup: int, device: str) -> dict[str, float]:
@@ -63,14 +63,14 @@ def time_steps(env, steps: int, warmup: int, device: str) -> dict[str, float]:
     return {key: statistics.median(values) for key, values in times.items()}
 
 
-def time_single(args: argparse.Namespace) -> dict[str, float]:
+def time_single(args: EnvArgs) -> dict[str, float]:
     """Median timings of one YumeWorldEnv (a fresh episode, random actions)."""
     env = YumeWorldEnv(checkpoint=args.checkpoint, device=args.device)
     env.reset(seed=0, options={"prompt": PROMPT})
     return time_steps(env, args.steps, args.warmup, args.device)
 
 
-def time_vector(args: argparse.Namespace, n: int) -> dict[str, float]:
+def time_vector(args: EnvArgs, n: int) -> dict[str, float]:
     """Median timings of a YumeWorldVectorEnv of ``n`` worlds (no episode ends)."""
     envs = YumeWorldVectorEnv(n, checkpoint=args.checkpoint, device=args.device)
     envs.reset(seed=0, options={"prompt": PROMPT})
@@ -79,7 +79,7 @@ def time_vector(args: argparse.Namespace, n: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = parse_args(argv)
+    args = parse_args(EnvArgs, argv, "yume-gym bench env", __doc__.splitlines()[0])
     if args.threads:
         torch.set_num_threads(args.threads)
     model = load_world_model(args.checkpoint, device=args.device)

@@ -12,36 +12,36 @@ blocks of chunks with the history tokens each block ends on, and writes it to
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
+from dataclasses import dataclass
 
 import torch
 
 from yume_gym.commands.bench.common import PROMPT, machine, publish, sync
 from yume_gym.env.single import YumeWorldEnv
-from yume_gym.options import torch_device
 from yume_gym.model import tscm
+from yume_gym.options import option, parse_args
 from yume_gym.world.bundle import WorldModel, load_world_model, with_generation
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="yume-gym bench episode", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
-    p.add_argument("--device", default="cpu", type=torch_device, help="torch device")
-    p.add_argument("--chunks", type=int, default=128, help="steps of the episode")
-    p.add_argument("--block", type=int, default=16, help="chunks per block of the table (median over each)")
-    p.add_argument("--caps", default="0,64", help="comma-separated history caps in latents (0: the model's own)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--out", default="runs/bench/episode.md", help="markdown table to write ('' to skip)")
-    args = p.parse_args(argv)
-    try:
-        args.caps = [int(c) for c in args.caps.split(",") if c]
-    except ValueError:
-        p.error(f"--caps {args.caps!r} must be comma-separated integers")
-    if not args.caps or min(args.caps) < 0 or args.block < 1 or args.chunks < args.block:
-        p.error("--caps must be integers >= 0, --block >= 1 and --chunks >= --block")
-    return args
+@dataclass
+class EpisodeArgs:
+    checkpoint: str | None = option(None, "world model directory (default: the embedded model)")
+    device: str = option("cpu", "torch device")
+    chunks: int = option(128, "steps of the episode")
+    block: int = option(16, "chunks per block of the table (median over each)")
+    caps: list[int] = option("0,64", "comma-separated history caps in latents (0: the model's own)", type=str)
+    threads: int | None = option(None, "torch CPU threads (default: torch's choice)")
+    out: str = option("runs/bench/episode.md", "markdown table to write ('' to skip)")
+
+    def __post_init__(self) -> None:
+        try:
+            self.caps = [int(c) for c in self.caps.split(",") if c]
+        except ValueError:
+            raise ValueError(f"--caps {self.caps!r} must be comma-separated integers") from None
+        if not self.caps or min(self.caps) < 0 or self.block < 1 or self.chunks < self.block:
+            raise ValueError("--caps must be integers >= 0, --block >= 1 and --chunks >= --block")
 
 
 def episode_seconds(models: list[WorldModel], chunks: int, device: str) -> list[list[float]]:
@@ -75,7 +75,7 @@ def history_tokens(model: WorldModel, step: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = parse_args(argv)
+    args = parse_args(EpisodeArgs, argv, "yume-gym bench episode", __doc__.splitlines()[0])
     if args.threads:
         torch.set_num_threads(args.threads)
     base = load_world_model(args.checkpoint, device=args.device)

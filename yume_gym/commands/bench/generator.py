@@ -11,15 +11,16 @@ to ``<--out>/generator-grid<side>.md`` (default folder ``runs/bench``) with a pl
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from yume_gym.atomic_file import write_text_atomic
 from yume_gym.model import build_generator, tscm
+from yume_gym.options import option, parse_args
 from yume_gym.sampling import RELEASED_SCHEDULE, sample
 
 MODES = {
@@ -63,21 +64,26 @@ def _write_plot(results: dict[str, list[float]], path: Path) -> None:
     plt.close(fig)
 
 
+@dataclass
+class GeneratorArgs:
+    preset: str = option("tiny", "generator preset")
+    chunks: int = option(32, "chunks per episode")
+    chunk_latents: int = option(8, "latent frames per chunk")
+    grid: int = option(8, "latent grid side (8 = 64x64 video)")
+    modes: str = option(",".join(MODES), f"comma-separated history modes of {list(MODES)}")
+    repeats: int = option(3, "episodes per mode; the median is kept")
+    threads: int | None = option(None, "torch threads (default: torch's)")
+    out: Path = option(Path("runs/bench"), "output folder")
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.modes.split(",") if m not in MODES]
+        if unknown:
+            raise ValueError(f"unknown --modes {unknown}; expected some of {list(MODES)}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="yume-gym bench generator", description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", default="tiny", help="generator preset (default: tiny)")
-    parser.add_argument("--chunks", type=int, default=32, help="chunks per episode")
-    parser.add_argument("--chunk-latents", type=int, default=8, help="latent frames per chunk")
-    parser.add_argument("--grid", type=int, default=8, help="latent grid side (8 = 64x64 video)")
-    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated history modes of {list(MODES)}")
-    parser.add_argument("--repeats", type=int, default=3, help="episodes per mode; the median is kept")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
-    args = parser.parse_args(argv)
+    args = parse_args(GeneratorArgs, argv, "yume-gym bench generator", __doc__.split("\n")[0])
     modes = args.modes.split(",")
-    unknown = [m for m in modes if m not in MODES]
-    if unknown:
-        parser.error(f"unknown --modes {unknown}; expected some of {list(MODES)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     model = build_generator(args.preset).eval()
@@ -97,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _table(results: dict[str, list[float]], args: argparse.Namespace, patch_hw: tuple[int, int]) -> str:
+def _table(results: dict[str, list[float]], args: GeneratorArgs, patch_hw: tuple[int, int]) -> str:
     shown = [i for i in (1, 2, 4, 8, 16, 24, 32) if i <= args.chunks]
     tokens_per_chunk = args.chunk_latents * (args.grid // patch_hw[0]) * (args.grid // patch_hw[1])
     lines = [
@@ -120,7 +126,7 @@ def _table(results: dict[str, list[float]], args: argparse.Namespace, patch_hw: 
     return "\n".join(lines)
 
 
-def _argv_echo(args: argparse.Namespace) -> list[str]:
+def _argv_echo(args: GeneratorArgs) -> list[str]:
     return [f"--preset {args.preset}", f"--chunks {args.chunks}", f"--chunk-latents {args.chunk_latents}",
             f"--grid {args.grid}", f"--modes {args.modes}", f"--repeats {args.repeats}",
             *([f"--threads {args.threads}"] if args.threads else [])]

@@ -8,10 +8,10 @@ vector env of K rows and K single envs stepped one after the other. Writes the t
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import threading
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -20,27 +20,28 @@ from yume_gym.commands.bench.env import time_steps
 from yume_gym.env.remote.pool import WorldServerPool, require, start_servers
 from yume_gym.env.single import YumeWorldEnv
 from yume_gym.env.vector import YumeWorldVectorEnv
+from yume_gym.options import option, parse_args
 from yume_gym.world.bundle import load_world_model
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="yume-gym bench remote", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
-    p.add_argument("--clients", default="1,4,16", help="comma-separated numbers of clients K")
-    p.add_argument("--steps", type=int, default=8, help="timed steps per client (and per in-process env)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps before each measurement")
-    p.add_argument("--rounds", type=int, default=3, help="rounds of every measurement; medians are shown")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads, in this process and in the server")
-    p.add_argument("--window-ms", type=float, default=10.0, help="the server's batching window")
-    p.add_argument("--out", default="runs/bench/remote.md", help="markdown table to write ('' to skip)")
-    args = p.parse_args(argv)
-    args.clients = [int(k) for k in args.clients.split(",") if k]
-    if not args.clients or min(args.clients) < 1 or min(args.steps, args.threads, args.rounds) < 1 or args.warmup < 0:
-        p.error("--clients must be positive integers, --steps, --threads and --rounds >= 1, --warmup >= 0")
-    return args
+@dataclass
+class RemoteArgs:
+    checkpoint: str | None = option(None, "world model directory (default: the embedded model)")
+    clients: list[int] = option("1,4,16", "comma-separated numbers of clients K", type=str)
+    steps: int = option(8, "timed steps per client (and per in-process env)")
+    warmup: int = option(2, "untimed steps before each measurement")
+    rounds: int = option(3, "rounds of every measurement; medians are shown")
+    threads: int = option(1, "torch CPU threads, in this process and in the server")
+    window_ms: float = option(10.0, "the server's batching window")
+    out: str = option("runs/bench/remote.md", "markdown table to write ('' to skip)")
+
+    def __post_init__(self) -> None:
+        self.clients = [int(k) for k in self.clients.split(",") if k]
+        if not self.clients or min(self.clients) < 1 or min(self.steps, self.threads, self.rounds) < 1 or self.warmup < 0:
+            raise ValueError("--clients must be positive integers, --steps, --threads and --rounds >= 1, --warmup >= 0")
 
 
-def time_clients(pool: WorldServerPool, k: int, args: argparse.Namespace) -> dict[str, float]:
+def time_clients(pool: WorldServerPool, k: int, args: RemoteArgs) -> dict[str, float]:
     """K envs on the server, each stepped ``warmup + steps`` times by its own thread."""
     envs = [YumeWorldEnv(server=pool) for _ in range(k)]
     for i, env in enumerate(envs):
@@ -77,7 +78,7 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
-def measure(args: argparse.Namespace, model, pool: WorldServerPool):
+def measure(args: RemoteArgs, model, pool: WorldServerPool):
     """Medians over the rounds: the single env's step (s), the vector env's and the server's figures per K."""
     singles, vectors, remotes = [], {k: [] for k in args.clients}, {k: [] for k in args.clients}
     for _ in range(args.rounds):  # rounds interleave the setups, so load from other processes hits them alike
@@ -96,7 +97,7 @@ def measure(args: argparse.Namespace, model, pool: WorldServerPool):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = parse_args(argv)
+    args = parse_args(RemoteArgs, argv, "yume-gym bench remote", __doc__.splitlines()[0])
     ray = require("ray")
     torch.set_num_threads(args.threads)
     model = load_world_model(args.checkpoint)

@@ -8,33 +8,34 @@ writes it to ``--out`` (default ``runs/bench/soak.md``).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
+from dataclasses import dataclass
 
 import torch
 
 from yume_gym.commands.bench.common import PROMPT, machine, publish
 from yume_gym.env.single import YumeWorldEnv
+from yume_gym.options import option, parse_args
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="yume-gym bench soak", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
-    p.add_argument("--steps", type=int, default=10_000, help="steps in the whole run")
-    p.add_argument("--reset-every", type=int, default=50, help="steps per episode")
-    p.add_argument("--memory-at", default="0,100,2500,5000,7500,10000", help="steps at which to sample RSS")
-    p.add_argument("--block", type=int, default=500, help="steps per step-time median")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--out", default="runs/bench/soak.md", help="markdown table to write ('' to skip)")
-    args = p.parse_args(argv)
-    try:
-        args.memory_at = sorted({int(s) for s in args.memory_at.split(",") if s})
-    except ValueError:
-        p.error(f"--memory-at must be comma-separated step counts, got {args.memory_at!r}")
-    if args.steps < 1 or args.reset_every < 1 or args.block < 1 or args.threads < 1:
-        p.error("--steps, --reset-every, --block and --threads must be >= 1")
-    return args
+@dataclass
+class SoakArgs:
+    checkpoint: str | None = option(None, "world model directory (default: the embedded model)")
+    steps: int = option(10_000, "steps in the whole run")
+    reset_every: int = option(50, "steps per episode")
+    memory_at: list[int] = option("0,100,2500,5000,7500,10000", "steps at which to sample RSS", type=str)
+    block: int = option(500, "steps per step-time median")
+    threads: int = option(1, "torch CPU threads")
+    out: str = option("runs/bench/soak.md", "markdown table to write ('' to skip)")
+
+    def __post_init__(self) -> None:
+        try:
+            self.memory_at = sorted({int(s) for s in self.memory_at.split(",") if s})
+        except ValueError:
+            raise ValueError(f"--memory-at must be comma-separated step counts, got {self.memory_at!r}") from None
+        if self.steps < 1 or self.reset_every < 1 or self.block < 1 or self.threads < 1:
+            raise ValueError("--steps, --reset-every, --block and --threads must be >= 1")
 
 
 def resident_mb() -> float:
@@ -46,7 +47,7 @@ def resident_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def soak(args: argparse.Namespace) -> tuple[dict[int, float], list[float]]:
+def soak(args: SoakArgs) -> tuple[dict[int, float], list[float]]:
     """Run the soak; returns RSS (MB) by step count and every step's seconds."""
     env = YumeWorldEnv(checkpoint=args.checkpoint)
     env.action_space.seed(0)
@@ -71,7 +72,7 @@ def soak(args: argparse.Namespace) -> tuple[dict[int, float], list[float]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = parse_args(argv)
+    args = parse_args(SoakArgs, argv, "yume-gym bench soak", __doc__.splitlines()[0])
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     memory, step_s = soak(args)

@@ -8,15 +8,16 @@ Prints the table and writes it to ``--out`` (default ``runs/bench/startup.md``).
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from yume_gym.commands.bench.common import machine, publish
+from yume_gym.options import option, parse_args
 
 SOURCE = Path(__file__).resolve().parents[3]
 COMMANDS = {  # label -> the arguments of ``yume-gym`` (None: a bare ``import yume_gym``)
@@ -26,17 +27,17 @@ COMMANDS = {  # label -> the arguments of ``yume-gym`` (None: a bare ``import yu
 }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="yume-gym bench startup", description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=7, help="runs of each command")
-    p.add_argument("--before", type=Path, default=None, help="another source tree to time as well")
-    p.add_argument("--out", default="runs/bench/startup.md", help="markdown table to write ('' to skip)")
-    args = p.parse_args(argv)
-    if args.repeats < 1:
-        p.error(f"--repeats {args.repeats} must be >= 1")
-    if args.before is not None and not (args.before / "yume_gym" / "__init__.py").is_file():
-        p.error(f"--before {str(args.before)!r} is not a yume-gym source tree (no yume_gym/__init__.py)")
-    return args
+@dataclass
+class StartupArgs:
+    repeats: int = option(7, "runs of each command")
+    before: Path | None = option(None, "another source tree to time as well")
+    out: str = option("runs/bench/startup.md", "markdown table to write ('' to skip)")
+
+    def __post_init__(self) -> None:
+        if self.repeats < 1:
+            raise ValueError(f"--repeats {self.repeats} must be >= 1")
+        if self.before is not None and not (self.before / "yume_gym" / "__init__.py").is_file():
+            raise ValueError(f"--before {str(self.before)!r} is not a yume-gym source tree (no yume_gym/__init__.py)")
 
 
 def command_line(tree: Path, arguments: list[str] | None) -> list[str]:
@@ -66,7 +67,7 @@ def tree_label(tree: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym bench startup``; returns the exit status."""
-    args = parse_args(argv)
+    args = parse_args(StartupArgs, argv, "yume-gym bench startup", __doc__.splitlines()[0])
     trees = {f"before ({tree_label(args.before)})": args.before} if args.before is not None else {}
     trees[f"this tree ({tree_label(SOURCE)})"] = SOURCE
     lines = [f"`yume-gym bench startup --repeats {args.repeats}" + (" --before <checkout>`" if args.before else "`"),

@@ -9,10 +9,10 @@ shared machine's slow spells fall on all of them. Writes ``--out`` (default ``ru
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ import torch
 from yume_gym.actions import NUM_ACTIONS
 from yume_gym.commands.bench.common import PROMPT, machine, publish, sync
 from yume_gym.env.single import YumeWorldEnv
+from yume_gym.options import option, parse_args
 from yume_gym.world.bundle import (
     EMBEDDED_DIR,
     MANIFEST,
@@ -39,28 +40,28 @@ SETTINGS = {
 }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="yume-gym bench step", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", default=None, help="world model directory (default: the embedded model)")
-    p.add_argument("--device", default="cpu", help="torch device")
-    p.add_argument("--steps", type=int, default=16, help="timed steps per setting")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (compilation happens here)")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    p.add_argument("--settings", default=",".join(str(i) for i in range(len(SETTINGS))),
-                   help=f"comma-separated indices into the settings: {list(SETTINGS)}")
-    p.add_argument("--out", default="runs/bench/step.md", help="markdown table to write ('' to skip)")
-    args = p.parse_args(argv)
-    try:
-        picked = [int(i) for i in args.settings.split(",") if i]
-    except ValueError:
-        p.error(f"--settings {args.settings!r} must be comma-separated integers")
-    if not picked or not all(0 <= i < len(SETTINGS) for i in picked) or args.steps < 1 or args.warmup < 0:
-        p.error(f"--settings must pick from 0..{len(SETTINGS) - 1}; --steps >= 1, --warmup >= 0")
-    args.settings = [list(SETTINGS)[i] for i in picked]
-    return args
+@dataclass
+class StepArgs:
+    checkpoint: str | None = option(None, "world model directory (default: the embedded model)")
+    device: str = option("cpu", "torch device", type=str)
+    steps: int = option(16, "timed steps per setting")
+    warmup: int = option(2, "untimed steps first (compilation happens here)")
+    threads: int = option(2, "torch CPU threads")
+    settings: list[str] = option(",".join(str(i) for i in range(len(SETTINGS))),
+                                 f"comma-separated indices into the settings: {list(SETTINGS)}", type=str)
+    out: str = option("runs/bench/step.md", "markdown table to write ('' to skip)")
+
+    def __post_init__(self) -> None:
+        try:
+            picked = [int(i) for i in self.settings.split(",") if i]
+        except ValueError:
+            raise ValueError(f"--settings {self.settings!r} must be comma-separated integers") from None
+        if not picked or not all(0 <= i < len(SETTINGS) for i in picked) or self.steps < 1 or self.warmup < 0:
+            raise ValueError(f"--settings must pick from 0..{len(SETTINGS) - 1}; --steps >= 1, --warmup >= 0")
+        self.settings = [list(SETTINGS)[i] for i in picked]
 
 
-def _fresh_copy(args: argparse.Namespace) -> WorldModel:
+def _fresh_copy(args: StepArgs) -> WorldModel:
     """A copy of the benchmarked model that shares nothing with the cached one (compiling
     acts on the generator, so the eager settings keep their own)."""
     if args.checkpoint is None and not (EMBEDDED_DIR / MANIFEST).is_file():
@@ -91,7 +92,7 @@ def time_in_turns(envs: dict[str, YumeWorldEnv], steps: int, warmup: int, device
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = parse_args(argv)
+    args = parse_args(StepArgs, argv, "yume-gym bench step", __doc__.splitlines()[0])
     torch.set_num_threads(args.threads)
     model = load_world_model(args.checkpoint, device=args.device)
     envs = {}

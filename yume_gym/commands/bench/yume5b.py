@@ -8,7 +8,6 @@ and quantisation off and on. ``--preset tiny --device cpu`` runs the same code i
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
@@ -22,6 +21,8 @@ from yume_gym.model import build_generator
 from yume_gym.model.quantize import QUANTIZATIONS, quantize_blocks
 from yume_gym.model.umt5 import TEXT_LEN, meta_umt5, umt5_xxl_config
 from yume_gym.model.wan_vae import build_wan_vae, wan22_vae_config
+from yume_gym import options
+from yume_gym.options import option
 from yume_gym.sampling import RELEASED_SCHEDULE, sample
 
 CHUNK_LATENTS = 8
@@ -56,42 +57,47 @@ PRESETS = {
 }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="yume-gym bench yume5b", description=__doc__.splitlines()[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="yume-5b", help="model sizes to build")
-    p.add_argument("--device", default="cuda", help="torch device (the 5B preset needs a GPU)")
-    p.add_argument("--resolutions", default=None, help="comma-separated HxW (default: the preset's)")
-    p.add_argument("--compile", default="off,default",
-                   help="comma-separated compile settings: off, default, reduce-overhead (CUDA graphs)")
-    p.add_argument("--quantize", default="off,int8", help=f"comma-separated: off and at most one of {QUANTIZATIONS}")
-    p.add_argument("--history", type=int, default=37, help="history latents each chunk attends to (TSCM)")
-    p.add_argument("--repeats", type=int, default=3, help="timed chunks per setting (median)")
-    p.add_argument("--warmup", type=int, default=1, help="untimed chunks first (compilation happens here)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--out", default="runs/bench/yume5b.md", help="markdown table to write ('' to skip)")
-    args = p.parse_args(argv)
-    preset = PRESETS[args.preset]
-    args.resolutions = [_size(r, p) for r in (args.resolutions or ",".join(preset.resolutions)).split(",") if r]
-    args.compile = [c for c in args.compile.split(",") if c]
-    args.quantize = [q for q in args.quantize.split(",") if q]
-    if any(c not in ("off", "default", "reduce-overhead") for c in args.compile):
-        p.error(f"--compile {args.compile} must hold off, default or reduce-overhead")
-    kinds = [q for q in args.quantize if q != "off"]
-    if any(q not in QUANTIZATIONS for q in kinds) or len(kinds) > 1 or len(set(args.quantize)) < len(args.quantize):
-        p.error(f"--quantize {args.quantize} must hold off and at most one of {list(QUANTIZATIONS)}")
-    args.quantize.sort(key=lambda q: q != "off")  # quantising is one-way: unquantised runs first
-    if args.history < 0 or args.repeats < 1 or args.warmup < 0:
-        p.error("--history and --warmup must be >= 0, --repeats >= 1")
-    if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
-        p.error(f"--device {args.device}: no CUDA GPU here; run --preset tiny --device cpu for the CPU smoke run")
-    return args
+@dataclass
+class Yume5bArgs:
+    preset: str = option("yume-5b", "model sizes to build", choices=sorted(PRESETS))
+    device: str = option("cuda", "torch device (the 5B preset needs a GPU)", type=str)
+    resolutions: list[tuple[int, int]] | None = option(None, "comma-separated HxW (default: the preset's)", type=str)
+    compile: list[str] = option("off,default", "comma-separated compile settings: off, default, "
+                                               "reduce-overhead (CUDA graphs)", type=str)
+    quantize: list[str] = option("off,int8", f"comma-separated: off and at most one of {QUANTIZATIONS}", type=str)
+    history: int = option(37, "history latents each chunk attends to (TSCM)")
+    repeats: int = option(3, "timed chunks per setting (median)")
+    warmup: int = option(1, "untimed chunks first (compilation happens here)")
+    threads: int | None = option(None, "torch CPU threads (default: torch's choice)")
+    out: str = option("runs/bench/yume5b.md", "markdown table to write ('' to skip)")
+
+    def __post_init__(self) -> None:
+        preset = PRESETS[self.preset]
+        self.resolutions = [_size(r) for r in (self.resolutions or ",".join(preset.resolutions)).split(",") if r]
+        self.compile = [c for c in self.compile.split(",") if c]
+        self.quantize = [q for q in self.quantize.split(",") if q]
+        if any(c not in ("off", "default", "reduce-overhead") for c in self.compile):
+            raise ValueError(f"--compile {self.compile} must hold off, default or reduce-overhead")
+        kinds = [q for q in self.quantize if q != "off"]
+        if any(q not in QUANTIZATIONS for q in kinds) or len(kinds) > 1 or len(set(self.quantize)) < len(self.quantize):
+            raise ValueError(f"--quantize {self.quantize} must hold off and at most one of {list(QUANTIZATIONS)}")
+        self.quantize.sort(key=lambda q: q != "off")  # quantising is one-way: unquantised runs first
+        if self.history < 0 or self.repeats < 1 or self.warmup < 0:
+            raise ValueError("--history and --warmup must be >= 0, --repeats >= 1")
+        if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"--device {self.device}: no CUDA GPU here; run --preset tiny --device cpu "
+                             "for the CPU smoke run")
 
 
-def _size(text: str, parser: argparse.ArgumentParser) -> tuple[int, int]:
+def parse_args(argv: list[str] | None) -> Yume5bArgs:
+    return options.parse_args(Yume5bArgs, argv, "yume-gym bench yume5b", __doc__.splitlines()[0])
+
+
+def _size(text: str) -> tuple[int, int]:
     try:
         height, width = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        parser.error(f"resolution {text!r} must be HxW, e.g. 704x1280")
+        raise ValueError(f"resolution {text!r} must be HxW, e.g. 704x1280") from None
     return height, width
 
 
@@ -144,7 +150,7 @@ def build_components(preset: BenchPreset, device: torch.device) -> tuple[Any, An
 
 
 @torch.no_grad()
-def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def run(args: Yume5bArgs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every (quantisation, compile, resolution) row and the facts shared by all rows."""
     preset, device = PRESETS[args.preset], torch.device(args.device)
     generator, vae, text_model, weights = build_components(preset, device)
@@ -192,7 +198,7 @@ def _gib(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def render(args: argparse.Namespace, rows: list[dict[str, Any]], facts: dict[str, Any]) -> str:
+def render(args: Yume5bArgs, rows: list[dict[str, Any]], facts: dict[str, Any]) -> str:
     """The Markdown report of one run."""
     device, steps = torch.device(args.device), facts["steps"]
     weights = ", ".join(f"{k} {_gib(v)}" for k, v in facts["weights"].items())
