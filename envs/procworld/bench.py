@@ -19,12 +19,12 @@ keeps it honest on a shared machine. Prints the table and writes it to
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,25 +33,26 @@ from procworld.env import ProcWorldEnv
 from procworld.scene import build_scene, random_spec
 from procworld.sim import ProcWorld
 from yume_gym.atomic_file import write_text_atomic
+from yume_gym.options import option, parse_args
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="yume-gym bench procworld", description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="64,128", help="comma-separated square frame sizes")
-    p.add_argument("--frames-per-step", type=int, default=8, help="frames per chunk (env step)")
-    p.add_argument("--steps", type=int, default=30, help="timed steps per scene")
-    p.add_argument("--scenes", type=int, default=4, help="random scenes per measurement")
-    p.add_argument("--repeats", type=int, default=3, help="runs per figure; the best one counts")
-    p.add_argument("--out", default="runs/bench/procworld.md", help="markdown table to write ('' to skip)")
-    args = p.parse_args(argv)
-    try:
-        args.sizes = [int(s) for s in args.sizes.split(",") if s]
-    except ValueError:
-        p.error(f"--sizes {args.sizes!r} must be comma-separated integers")
-    counts = (args.frames_per_step, args.steps, args.scenes, args.repeats)
-    if not args.sizes or min(args.sizes) < 8 or min(counts) < 1:
-        p.error("--sizes must be integers >= 8; --frames-per-step, --steps, --scenes, --repeats >= 1")
-    return args
+@dataclass
+class ProcWorldBenchArgs:
+    sizes: list[int] = option("64,128", "comma-separated square frame sizes", type=str)
+    frames_per_step: int = option(8, "frames per chunk (env step)")
+    steps: int = option(30, "timed steps per scene")
+    scenes: int = option(4, "random scenes per measurement")
+    repeats: int = option(3, "runs per figure; the best one counts")
+    out: str = option("runs/bench/procworld.md", "markdown table to write ('' to skip)")
+
+    def __post_init__(self) -> None:
+        try:
+            self.sizes = [int(s) for s in self.sizes.split(",") if s]
+        except ValueError:
+            raise ValueError(f"--sizes {self.sizes!r} must be comma-separated integers") from None
+        counts = (self.frames_per_step, self.steps, self.scenes, self.repeats)
+        if not self.sizes or min(self.sizes) < 8 or min(counts) < 1:
+            raise ValueError("--sizes must be integers >= 8; --frames-per-step, --steps, --scenes, --repeats >= 1")
 
 
 def one_thread() -> tuple[contextlib.AbstractContextManager, str]:
@@ -85,7 +86,7 @@ def best_rate(run: Callable[[], int], repeats: int) -> tuple[float, float]:
     return best, load
 
 
-def time_world(size: int, args: argparse.Namespace, weather: bool) -> Callable[[], int]:
+def time_world(size: int, args: ProcWorldBenchArgs, weather: bool) -> Callable[[], int]:
     """A run of ProcWorld.advance over ``args.scenes`` scenes; with ``weather``, in rain or snow."""
     worlds = []
     for i in range(args.scenes):
@@ -105,7 +106,7 @@ def time_world(size: int, args: argparse.Namespace, weather: bool) -> Callable[[
     return run
 
 
-def time_env(size: int, args: argparse.Namespace) -> Callable[[], int]:
+def time_env(size: int, args: ProcWorldBenchArgs) -> Callable[[], int]:
     """A run of ProcWorldEnv.step over ``args.scenes`` episodes with random actions, in scenes of
     the same captions as :func:`time_world` (laid out from other seeds)."""
     env = ProcWorldEnv(size=size, frames_per_step=args.frames_per_step)
@@ -124,7 +125,7 @@ def time_env(size: int, args: argparse.Namespace) -> Callable[[], int]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = parse_args(argv)
+    args = parse_args(ProcWorldBenchArgs, argv, "yume-gym bench procworld", __doc__.splitlines()[0])
     rows = []
     limit, thread_note = one_thread()
     with limit:
