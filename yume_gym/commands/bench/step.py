@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {t['step'] * 1e3:.1f} | {t['sample'] * 1e3:.1f} | {t['decode'] * 1e3:.1f} "
                      f"| {t['cpu'] * 1e3:.1f} | {t['step'] / base:.2f}x | {t['cpu'] / base_cpu:.2f}x |")
     lines += ["", f"Regenerate with `yume-gym bench step --threads {args.threads} --steps {args.steps} "
-              f"--warmup {args.warmup}`.", ""]
+              f"--warmup {args.warmup} --out {args.out}`.", ""]
     publish("\n".join(lines), args.out)
     return 0
 
