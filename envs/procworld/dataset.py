@@ -12,7 +12,6 @@ re-running the command skips shards that are already complete. The format is doc
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -34,6 +33,7 @@ from procworld.sim import ProcWorld
 from yume_gym.actions import NUM_ROTATIONS, ROTATION_INDEX, SpeedSuffix, caption_for_action
 from yume_gym.atomic_file import atomic_path, write_text_atomic
 from yume_gym.events import MAX_PROMPT_CHARS, validate_event_text, validate_text
+from yume_gym.options import REQUIRED, option, parse_args
 
 FORMAT = "procworld-clips"
 VERSION = 1
@@ -255,49 +255,46 @@ def write_dataset(out: str | os.PathLike, config: DataConfig, progress: bool = T
     return paths
 
 
-def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    p = argparse.ArgumentParser(prog="yume-gym data procworld", description=__doc__.splitlines()[0])
-    p.add_argument("--clips", type=int, required=True, help="number of clips")
-    p.add_argument("--out", required=True, help="output folder (created; re-running resumes)")
-    p.add_argument("--frames", type=int, default=DataConfig.frames, help="frames per clip")
-    p.add_argument("--size", type=int, default=DataConfig.size, help="frame height and width in pixels")
-    p.add_argument("--seed", type=int, default=DataConfig.seed, help="dataset seed; clip i depends on (seed, i)")
-    p.add_argument("--shard-clips", type=int, default=DataConfig.shard_clips, help="clips per shard file")
-    p.add_argument("--event-share", type=float, default=DataConfig.event_share, help="share of clips with an event")
-    p.add_argument("--appear-share", type=float, default=DataConfig.appear_share,
-                   help="share of the events that make an object appear (default: one kind of seven, "
-                   "like each weather kind)")
-    p.add_argument("--speed", default="4,2,2", help="speed suffix: distance,turn_speed,view_speed")
-    p.add_argument("--align", type=int, default=DataConfig.align,
-                   help="holds and event starts fall on frames 1 + align*k (a world model's chunk length)")
-    p.add_argument("--hold", type=int, nargs=2, default=DataConfig.hold, metavar=("MIN", "MAX"),
-                   help="a random walker holds each action for MIN..MAX frames (rounded up to --align); "
-                   "'--hold 4 4 --align 4' draws a fresh action every chunk")
-    p.add_argument("--approach-share", type=float, default=DataConfig.approach_share,
-                   help="share of clips walked from object to object (turn toward one, walk up to it)")
-    p.add_argument("--approach-random", type=float, default=DataConfig.approach_random,
-                   help="share of an approach walk's holds given to the random walker instead, so that "
-                   "near objects the clips show every key, not only the walk toward them")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p, p.parse_args(argv)
+@dataclass
+class DataArgs:
+    clips: int = option(REQUIRED, "number of clips")
+    out: str = option(REQUIRED, "output folder (created; re-running resumes)")
+    frames: int = option(DataConfig.frames, "frames per clip")
+    size: int = option(DataConfig.size, "frame height and width in pixels")
+    seed: int = option(DataConfig.seed, "dataset seed; clip i depends on (seed, i)")
+    shard_clips: int = option(DataConfig.shard_clips, "clips per shard file")
+    event_share: float = option(DataConfig.event_share, "share of clips with an event")
+    appear_share: float = option(DataConfig.appear_share, "share of the events that make an object appear "
+                                 "(default: one kind of seven, like each weather kind)")
+    speed: str = option("4,2,2", "speed suffix: distance,turn_speed,view_speed")
+    align: int = option(DataConfig.align, "holds and event starts fall on frames 1 + align*k (a world model's chunk length)")
+    hold: list[int] = option(list(DataConfig.hold), "a random walker holds each action for MIN..MAX frames (rounded up "
+                             "to --align); '--hold 4 4 --align 4' draws a fresh action every chunk",
+                             nargs=2, metavar=("MIN", "MAX"))
+    approach_share: float = option(DataConfig.approach_share,
+                                   "share of clips walked from object to object (turn toward one, walk up to it)")
+    approach_random: float = option(DataConfig.approach_random, "share of an approach walk's holds given to the random "
+                                    "walker instead, so that near objects the clips show every key, not only the "
+                                    "walk toward them")
+    quiet: bool = option(False, "no progress bar")
+
+    def __post_init__(self) -> None:
+        speed = self.speed.split(",")
+        if len(speed) != 3 or not all(_is_number(v) for v in speed):
+            raise ValueError(f"--speed {self.speed!r} must be three numbers, e.g. 4,2,2")
+        self.config = DataConfig(  # checks every value; a ValueError becomes a usage error
+            clips=self.clips, frames=self.frames, size=self.size, seed=self.seed, shard_clips=self.shard_clips,
+            event_share=self.event_share, appear_share=self.appear_share, speed=tuple(float(v) for v in speed),
+            align=self.align, hold=tuple(self.hold), approach_share=self.approach_share,
+            approach_random=self.approach_random,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``yume-gym data procworld``; returns the exit status."""
-    parser, args = parse_args(argv)
-    speed = args.speed.split(",")
-    if len(speed) != 3 or not all(_is_number(v) for v in speed):
-        parser.error(f"--speed {args.speed!r} must be three numbers, e.g. 4,2,2")
-    try:
-        config = DataConfig(
-            clips=args.clips, frames=args.frames, size=args.size, seed=args.seed, shard_clips=args.shard_clips,
-            event_share=args.event_share, appear_share=args.appear_share, speed=tuple(float(v) for v in speed), align=args.align,
-            hold=tuple(args.hold), approach_share=args.approach_share, approach_random=args.approach_random,
-        )  # fmt: skip
-    except ValueError as err:
-        parser.error(str(err))
-    paths = write_dataset(args.out, config, progress=not args.quiet)
-    print(f"{config.clips} clips in {len(paths)} shards under {args.out}")
+    args = parse_args(DataArgs, argv, "yume-gym data procworld", __doc__.splitlines()[0])
+    paths = write_dataset(args.out, args.config, progress=not args.quiet)
+    print(f"{args.config.clips} clips in {len(paths)} shards under {args.out}")
     return 0
 
 
