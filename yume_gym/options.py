@@ -63,7 +63,8 @@ def torch_device(text: str) -> str:
 
 def parse_args(cls: type[ArgsT], argv: list[str] | None, prog: str, description: str) -> ArgsT:
     """Parse ``argv`` into ``cls``: ``--some-field value`` per field; bools are ``--flag/--no-flag``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = argparse.ArgumentParser(prog=prog, description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     hints = get_type_hints(cls)
     for field in dataclasses.fields(cls):
         argument = dict(field.metadata.get("argument", {}))

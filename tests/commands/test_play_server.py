@@ -150,6 +150,14 @@ def test_host_other_than_localhost_only_when_given():
         parse_args(["--port", "70000"])
 
 
+def test_serve_options_share_the_world_options_and_their_checks(capsys):
+    args = parse_args(["--allow-host", "a.example", "--allow-host", "b.example", "--seed", "4"])
+    assert args.allow_host == ["a.example", "b.example"] and args.seed == 4 and not args.allow_recording
+    with pytest.raises(SystemExit):
+        parse_args(["--checkpoint", "bundle", "--yume5b", "Yume-5B-720P"])
+    assert "--checkpoint and --yume5b exclude each other" in capsys.readouterr().err
+
+
 def find_browser() -> tuple[str, str]:
     """Paths of Chromium and its driver; skip the test with the reason when either is missing."""
     pytest.importorskip("selenium", reason='selenium is not installed: pip install "yume-gym[test]"')

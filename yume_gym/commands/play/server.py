@@ -10,13 +10,13 @@ Needs aiohttp: ``pip install "yume-gym[play]"``. Access checks and recording: do
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import io
 import json
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +29,9 @@ from yume_gym.commands.play.controller import PlayController
 from yume_gym.commands.play.held_keys import PLAY_KEYS
 from yume_gym.commands.play.optional import import_play_dependency
 from yume_gym.commands.play.protocol import MAX_MESSAGE_BYTES, Command, parse_message
-from yume_gym.commands.play.session import add_world_arguments, check_world_arguments, open_controller
+from yume_gym.commands.play.session import WorldArgs, open_controller
+from yume_gym.options import option
+from yume_gym.options import parse_args as parse_options
 
 PAGE_DIR = Path(__file__).with_name("page")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -40,28 +42,31 @@ STATUS_EVERY_S = 0.25
 MAX_RECORD_FRAMES = 16 * 60 * 10  # ten minutes of video at 16 fps
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="yume-gym serve", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_world_arguments(parser)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind (0: any free port)")
-    parser.add_argument("--jpeg-quality", type=int, default=85, help="JPEG quality of the streamed frames, 1-95")
-    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                        help="another host name the page may be opened under (repeatable)")
-    parser.add_argument("--allow-recording", action="store_true",
-                        help="let pages record videos to --save-dir on this machine (off by default)")
-    parser.add_argument("--max-record-frames", type=int, default=MAX_RECORD_FRAMES,
-                        help="frames recorded from the page in all, after which recording stops")
-    args = parser.parse_args(argv)
-    check_world_arguments(parser, args)
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port {args.port} must be in 0..65535")
-    if args.max_record_frames < 1:
-        parser.error(f"--max-record-frames {args.max_record_frames} must be >= 1")
-    if not 1 <= args.jpeg_quality <= 95:
-        parser.error(f"--jpeg-quality {args.jpeg_quality} must be in 1..95")
-    return args
+@dataclass
+class ServeArgs(WorldArgs):
+    """``yume-gym serve``'s options: the world's, and the page's."""
+
+    host: str = option("127.0.0.1", "address to bind (default: this machine only)")
+    port: int = option(DEFAULT_PORT, "port to bind (0: any free port)")
+    jpeg_quality: int = option(85, "JPEG quality of the streamed frames, 1-95")
+    allow_host: list[str] = option([], "another host name the page may be opened under (repeatable)",
+                                   action="append", metavar="NAME")
+    allow_recording: bool = option(False, "let pages record videos to --save-dir on this machine (off by default)")
+    max_record_frames: int = option(MAX_RECORD_FRAMES, "frames recorded from the page in all, after which recording stops")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"--port {self.port} must be in 0..65535")
+        if self.max_record_frames < 1:
+            raise ValueError(f"--max-record-frames {self.max_record_frames} must be >= 1")
+        if not 1 <= self.jpeg_quality <= 95:
+            raise ValueError(f"--jpeg-quality {self.jpeg_quality} must be in 1..95")
+
+
+def parse_args(argv: list[str] | None) -> ServeArgs:
+    """``yume-gym serve``'s options."""
+    return parse_options(ServeArgs, argv, "yume-gym serve", __doc__)
 
 
 def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:
@@ -265,7 +270,7 @@ async def start_server(controller: PlayController, host: str, port: int, jpeg_qu
     return runner, f"http://{_url_host(bound_host)}:{bound_port}/"
 
 
-async def serve(controller: PlayController, args: argparse.Namespace) -> None:
+async def serve(controller: PlayController, args: ServeArgs) -> None:
     """Serve ``controller`` as ``args`` say until cancelled."""
     runner, url = await start_server(controller, args.host, args.port, args.jpeg_quality,
                                      tuple(args.allow_host), args.allow_recording)

@@ -13,7 +13,7 @@ so its worlds start best from such an image. Any other prompt starts from text a
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,40 +23,37 @@ from yume_gym.commands.demo import DEFAULT_PROMPT, MAX_SCALE, UpscaleFrames, sta
 from yume_gym.env.single import YumeWorldEnv
 from yume_gym.commands.play.controller import PlayController
 from yume_gym.env.recorder import ChunkRecorder
-from yume_gym.options import torch_device
+from yume_gym.options import option
 from yume_gym.world.bundle import WorldModel
 from yume_gym.world.released import DEFAULT_RESOLUTION, RESOLUTIONS, load_yume5b
 
 DISPLAY_SIDE = 512  # the automatic --scale makes the longer frame side at least this many pixels
 
 
-def add_world_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the world options shared by ``play`` and ``serve`` to ``parser``."""
-    parser.add_argument("--prompt", default=DEFAULT_PROMPT, help="text that starts the world")
-    parser.add_argument("--image", default=None,
-                        help="start image (a file); without it a procworld scene caption starts from its scene")
-    model = parser.add_mutually_exclusive_group()
-    model.add_argument("--checkpoint", default=None,
-                       help="world model bundle directory (default: the embedded model)")
-    model.add_argument("--yume5b", default=None, metavar="DIR", help="a released Yume-5B-720P directory instead")
-    parser.add_argument("--resolution", default=DEFAULT_RESOLUTION, choices=sorted(RESOLUTIONS),
-                        help="frame size of --yume5b")
-    parser.add_argument("--device", default=None, type=torch_device,
-                        help="torch device (default: cpu for a bundle, cuda when available for --yume5b)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the world (R restarts the same one)")
-    parser.add_argument("--scale", type=int, default=None,
-                        help=f"integer upscale of the frames (default: longer side >= {DISPLAY_SIDE} pixels)")
-    parser.add_argument("--save-dir", default="captures", help="where recordings (V) and screenshots (F12) go")
+@dataclass
+class WorldArgs:
+    """The world options shared by ``play`` and ``serve``."""
 
+    prompt: str = option(DEFAULT_PROMPT, "text that starts the world")
+    image: str | None = option(None, "start image (a file); without it a procworld scene caption starts from its scene")
+    checkpoint: str | None = option(None, "world model bundle directory (default: the embedded model)")
+    yume5b: str | None = option(None, "a released Yume-5B-720P directory instead", metavar="DIR")
+    resolution: str = option(DEFAULT_RESOLUTION, "frame size of --yume5b", choices=sorted(RESOLUTIONS))
+    device: str | None = option(None, "torch device (default: cpu for a bundle, cuda when available for --yume5b)")
+    seed: int = option(0, "seed of the world (R restarts the same one)")
+    scale: int | None = option(None, f"integer upscale of the frames (default: longer side >= {DISPLAY_SIDE} pixels)")
+    save_dir: str = option("captures", "where recordings (V) and screenshots (F12) go")
 
-def check_world_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Exit through ``parser.error`` for option values that cannot work."""
-    if args.scale is not None and not 1 <= args.scale <= MAX_SCALE:
-        parser.error(f"--scale {args.scale} must be in 1..{MAX_SCALE}")
-    if args.seed < 0:
-        parser.error(f"--seed {args.seed} must be >= 0")
-    if args.image is not None and not Path(args.image).is_file():
-        parser.error(f"--image {args.image!r} is not a file; give the path of a start image")
+    def __post_init__(self) -> None:
+        """Option values that cannot work are usage errors."""
+        if self.checkpoint is not None and self.yume5b is not None:
+            raise ValueError("--checkpoint and --yume5b exclude each other; give one model")
+        if self.scale is not None and not 1 <= self.scale <= MAX_SCALE:
+            raise ValueError(f"--scale {self.scale} must be in 1..{MAX_SCALE}")
+        if self.seed < 0:
+            raise ValueError(f"--seed {self.seed} must be >= 0")
+        if self.image is not None and not Path(self.image).is_file():
+            raise ValueError(f"--image {self.image!r} is not a file; give the path of a start image")
 
 
 def auto_scale(frame_size: tuple[int, int]) -> int:
@@ -75,14 +72,14 @@ def start_options(prompt: str, image: Any, seed: int, frame_size: tuple[int, int
     return {"prompt": prompt, "image": start_image(prompt, seed, frame_size)}
 
 
-def load_model(args: argparse.Namespace) -> WorldModel | str | None:
+def load_model(args: WorldArgs) -> WorldModel | str | None:
     """The ``checkpoint`` argument of :class:`YumeWorldEnv` for the model options."""
     if args.yume5b is None:
         return args.checkpoint
     return load_yume5b(args.yume5b, resolution=args.resolution, device=args.device)
 
 
-def open_controller(args: argparse.Namespace, checkpoint: WorldModel | str | None = None,
+def open_controller(args: WorldArgs, checkpoint: WorldModel | str | None = None,
                     max_record_frames: int | None = None) -> PlayController:
     """The controller of the world that ``args`` describe (not started).
 

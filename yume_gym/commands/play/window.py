@@ -8,7 +8,6 @@ Frames of one chunk play while the next is generated. Needs pygame:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -18,7 +17,8 @@ from typing import Any
 from yume_gym.events import MAX_EVENT_CHARS
 from yume_gym.commands.play.controller import PlayController
 from yume_gym.commands.play.optional import import_play_dependency
-from yume_gym.commands.play.session import add_world_arguments, check_world_arguments, open_controller
+from yume_gym.commands.play.session import WorldArgs, open_controller
+from yume_gym.options import parse_args as parse_options
 
 TICK_HZ = 60  # window updates per second; playback keeps the model's fps
 HUD_FONT_PX = 15
@@ -26,13 +26,9 @@ HELP = ["WASD move  arrows look  T event  Esc clear", "R reset  P pause  V recor
 WAITING = "generating the first chunk..."
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="yume-gym play", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_world_arguments(parser)
-    args = parser.parse_args(argv)
-    check_world_arguments(parser, args)
-    return args
+def parse_args(argv: list[str] | None) -> WorldArgs:
+    """``yume-gym play``'s options."""
+    return parse_options(WorldArgs, argv, "yume-gym play", __doc__)
 
 
 def hud_font_path() -> str:
