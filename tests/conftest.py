@@ -6,6 +6,7 @@ machine's cores.
 """
 
 import functools
+import shutil
 
 import pytest
 import torch
@@ -26,3 +27,9 @@ def release_native_dir(tmp_path_factory):
 def release_diffusers_dir(tmp_path_factory):
     """The same weights in the diffusers layout: vae/, text_encoder/ and tokenizer/ folders."""
     return write_release_dir(tmp_path_factory.mktemp("release") / "diffusers", _RELEASE_PARTS(), "diffusers")
+
+
+@pytest.fixture
+def broken(tmp_path, release_native_dir):
+    """A copy of the native release directory for a test to damage."""
+    return shutil.copytree(release_native_dir, tmp_path / "copy")

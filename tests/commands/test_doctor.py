@@ -19,13 +19,6 @@ def _problems(directory):
     return {r.name: r.problems for r in reports}, fit, reports
 
 
-@pytest.fixture
-def broken(tmp_path, release_native_dir):
-    copy = tmp_path / "copy"
-    shutil.copytree(release_native_dir, copy)
-    return copy
-
-
 def test_complete_native_directory_passes(release_native_dir):
     problems, fit, reports = _problems(release_native_dir)
     assert problems == {"generator": [], "VAE": [], "text encoder": [], "tokenizer": []} and fit == []

@@ -24,13 +24,6 @@ NATIVE = dict(resolution="544x960", frame_size_override=SIZE, device="cpu", dtyp
 IMAGE = np.random.default_rng(0).integers(0, 256, size=(40, 48, 3), dtype=np.uint8)
 
 
-@pytest.fixture
-def broken(tmp_path, release_native_dir):
-    copy = tmp_path / "copy"
-    shutil.copytree(release_native_dir, copy)
-    return copy
-
-
 def _history(env):
     return env.unwrapped.get_state()["world"].history  # (C, H, h, w)
 

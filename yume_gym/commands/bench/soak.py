@@ -102,8 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Memory growth from step {first} to {last}: {memory[last] - memory[first]:+.1f} MB; from step {warm} "
         f"(after the first episodes warmed up) to {last}: {memory[last] - memory[warm]:+.1f} MB.",
         "",
-        f"Regenerate with `python -m yume_gym.commands.bench.soak --steps {args.steps} "
-        f"--reset-every {args.reset_every}`.",
+        f"Regenerate with `yume-gym bench soak --steps {args.steps} --reset-every {args.reset_every} --out {args.out}`.",
         "",
     ]
     publish("\n".join(lines), args.out)
