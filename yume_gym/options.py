@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
-import torch
 
 ArgsT = TypeVar("ArgsT")
 REQUIRED: Any = dataclasses.MISSING  # the default of an option that must be given
@@ -46,6 +45,8 @@ def finite_float(text: str) -> float:
 
 def torch_device(text: str) -> str:
     """An argparse type: a torch device name whose device this machine has (``cuda`` needs CUDA)."""
+    import torch  # here, so that --help and option parsing without a device stay light
+
     try:
         device = torch.device(text)
     except (RuntimeError, ValueError):
