@@ -54,7 +54,6 @@ class RemoteWorldCore:
         self.task: Task | None = task_setup(options.task, options.reward_fn, options.terminate_at_reward,
                                             options.prompt).task
         self._group = _digest(self.sent_options)
-        self._wants_frames = options.return_frames
         self.server: ServerHandle | None = None
         self._attach()
 
@@ -67,7 +66,7 @@ class RemoteWorldCore:
             time.sleep(RESTART_POLL_S)
             servers = self.pool.least_loaded()
         for server in servers:
-            ref = server.actor.attach.remote(self.sent_options, self._group, self.num_worlds, self._wants_frames)
+            ref = server.actor.attach.remote(self.sent_options, self._group, self.num_worlds)
             try:
                 reply = ray.get(ref, timeout=self.pool.timeout_s)
                 break

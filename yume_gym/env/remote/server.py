@@ -76,7 +76,6 @@ class _Attachment:
     group: str
     slots: list[int]
     started: set[int] = field(default_factory=set)
-    wants_frames: bool = True
 
 
 @dataclass
@@ -150,15 +149,16 @@ class WorldServer:
         """Rows attached now."""
         return self.options.rows - len(self._free)
 
-    async def attach(self, options: EnvOptions, group: str, num_rows: int, wants_frames: bool) -> dict[str, Any]:
-        """Give a client ``num_rows`` rows run with ``options`` (equal ``group`` keys share a core)."""
+    async def attach(self, options: EnvOptions, group: str, num_rows: int) -> dict[str, Any]:
+        """Give a client ``num_rows`` rows run with ``options`` (equal ``group`` keys share a core;
+        its ``return_frames`` decides whether infos carry frames)."""
         if num_rows > len(self._free):
             raise ServerFullError(f"world server {self.name!r} has {len(self._free)} of {self.options.rows} rows free, "
                                f"{num_rows} asked; start more servers or more rows (start_servers(rows=...))")
         core = await self._run(self._core_for, options, group)
         attachment_id = uuid.uuid4().hex
         slots, self._free = self._free[:num_rows], self._free[num_rows:]
-        self._attachments[attachment_id] = _Attachment(options, group, slots, wants_frames=wants_frames)
+        self._attachments[attachment_id] = _Attachment(options, group, slots)
         return {"attachment": attachment_id, "server": self.name, "model": self.model.describe(),
                 "fps": self.model.fps, "chunk_frames": self.model.chunk_frames,
                 "action_space": core.single_action_space, "observation_space": core.single_observation_space}
@@ -255,10 +255,7 @@ class WorldServer:
         split, start = [], 0
         for r in requests:
             part = slice(start, start + len(r.rows))
-            infos = results[-1][part]
-            if not r.attachment.wants_frames:
-                infos = [{k: v for k, v in info.items() if k != "frames"} for info in infos]
-            split.append((*(x[part] for x in results[:-1]), infos))
+            split.append(tuple(x[part] for x in results))
             start = part.stop
         return split
 
