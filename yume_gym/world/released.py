@@ -175,10 +175,9 @@ class Yume5BOptions:
                 _config_key(self.text_config), self.caption_composition, self.speed, self.compile, self.quantize)
 
 
-def _read(directory: Path, options: Yume5BOptions) -> WorldModel:
-    """Load the three components strictly and bundle them (no caching)."""
+def _read(directory: Path, options: Yume5BOptions, generation: GenerationConfig) -> WorldModel:
+    """Load the three components strictly and bundle them with ``generation`` (no caching)."""
     device, dtype = options.device, options.dtype
-    frame_size = resolution_size(options.resolution, options.frame_size_override)
     try:
         generator = load_generator(directory, device=device, dtype=dtype)
         codec = load_wan_vae(directory, device=device, dtype=dtype, tiling=options.vae_tiling,
@@ -187,8 +186,6 @@ def _read(directory: Path, options: Yume5BOptions) -> WorldModel:
                                  config=options.text_config, text_len=generator.config.text_len)
     except ValueError as err:
         raise ValueError(f"{err}\n{doctor_hint(directory)}") from err
-    generation = released_generation(frame_size, caption_composition=options.caption_composition,
-                                     speed=options.speed, compile=options.compile, quantize=options.quantize)
     return WorldModel(generator, codec, text_encoder, generation,
                       is_trained=True, source=f"Yume-5B {str(directory)!r}")
 
@@ -208,9 +205,10 @@ def load_yume5b(source: str | os.PathLike | Yume5BOptions, **overrides: Any) -> 
     """
     base = source if isinstance(source, Yume5BOptions) else Yume5BOptions(checkpoint_dir=source)
     options = Yume5BOptions.build(base, **overrides)
-    resolution_size(options.resolution, options.frame_size_override)  # a bad resolution fails before any file is read
-    GenerationConfig(caption_composition=options.caption_composition, compile=options.compile,
-                     quantize=options.quantize)  # unknown values fail before any file is read
+    # built first, so that a bad resolution or setting fails before any file is read
+    generation = released_generation(resolution_size(options.resolution, options.frame_size_override),
+                                     caption_composition=options.caption_composition, speed=options.speed,
+                                     compile=options.compile, quantize=options.quantize)
     directory = _checked_directory(options.checkpoint_dir)
     options = dataclasses.replace(
         options, checkpoint_dir=directory, dtype=resolve_dtype(options.dtype),
@@ -218,7 +216,7 @@ def load_yume5b(source: str | os.PathLike | Yume5BOptions, **overrides: Any) -> 
     key = options.cache_key()
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _read(directory, options)
+            _CACHE[key] = _read(directory, options, generation)
         return _CACHE[key]
 
 
