@@ -12,6 +12,8 @@ import pytest
 import torch
 from release_layout import release_parts, write_release_dir
 
+from yume_gym.world.bundle import build_world_model, save_world_model
+
 torch.set_num_threads(1)
 
 _RELEASE_PARTS = functools.cache(release_parts)  # one set of small released weights per run
@@ -33,3 +35,16 @@ def release_diffusers_dir(tmp_path_factory):
 def broken(tmp_path, release_native_dir):
     """A copy of the native release directory for a test to damage."""
     return shutil.copytree(release_native_dir, tmp_path / "copy")
+
+
+@pytest.fixture(scope="module")
+def model():
+    """A small random world model (32x32 frames) whose actions reach the frames; modules that
+    need another size define their own ``model``."""
+    return build_world_model(frame_size=32, live_head=True)
+
+
+@pytest.fixture(scope="module")
+def bundle(model, tmp_path_factory):
+    """``model`` saved as a bundle directory."""
+    return str(save_world_model(model, tmp_path_factory.mktemp("world") / "tiny"))

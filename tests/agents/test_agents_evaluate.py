@@ -18,20 +18,9 @@ from agents.stats import bootstrap_ci, markdown_table, summarize
 from agents.train_ppo import main as train_main
 from agents.worlds import AgentView, make_vec_env
 from yume_gym.env.tasks import make_task
-from yume_gym.world.bundle import build_world_model, save_world_model
 
 OBS = 36
 VIEW = ["--obs-size", str(OBS), "--frame-stack", "2", "--episode-steps", "4"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return build_world_model(frame_size=32, live_head=True)
-
-
-@pytest.fixture(scope="module")
-def bundle(model, tmp_path_factory):
-    return str(save_world_model(model, tmp_path_factory.mktemp("world") / "tiny"))
 
 
 @pytest.fixture(scope="module")

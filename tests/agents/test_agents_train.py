@@ -10,19 +10,8 @@ from agents.train_ppo import main as train_main
 from agents.worlds import DREAM_STARTS, AgentView, ProcWorldStarts, make_vec_env, procworld_settings
 from yume_gym.env.core import resize_frames
 from yume_gym.env.tasks import make_task
-from yume_gym.world.bundle import build_world_model, save_world_model
 
 OBS = 36  # the smallest side stable-baselines3's NatureCNN takes
-
-
-@pytest.fixture(scope="module")
-def model():
-    return build_world_model(frame_size=32, live_head=True)
-
-
-@pytest.fixture(scope="module")
-def bundle(model, tmp_path_factory):
-    return str(save_world_model(model, tmp_path_factory.mktemp("world") / "tiny"))
 
 
 def test_both_worlds_give_the_policy_the_same_interface(model):

@@ -8,12 +8,6 @@ import pytest
 
 from yume_gym.env.single import YumeWorldEnv
 from yume_gym.env.vector import YumeWorldVectorEnv
-from yume_gym.world.bundle import build_world_model
-
-
-@pytest.fixture(scope="module")
-def model():
-    return build_world_model(frame_size=32, live_head=True)
 
 
 @pytest.mark.parametrize("seed", [1.5, True, -1, "7", [1, 2]])

@@ -6,14 +6,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.logger import configure
 
 from yume_gym.env.sb3 import YumeWorldSB3VecEnv
-from yume_gym.world.bundle import build_world_model
 
 OBS = 40  # SB3's NatureCNN needs at least 36x36
-
-
-@pytest.fixture(scope="module")
-def model():
-    return build_world_model(frame_size=32, live_head=True)
 
 
 def test_ending_steps_report_the_episode_return_and_length(model):

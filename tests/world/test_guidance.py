@@ -9,16 +9,11 @@ from yume_gym.actions import action_id, caption_for_action
 from yume_gym.world.guidance import caption_guidance_terms
 from yume_gym.sampling import combine_guided
 from yume_gym.world.batch import WorldBatch, WorldStart
-from yume_gym.world.bundle import build_world_model, with_generation
+from yume_gym.world.bundle import with_generation
 
 W_AND_RIGHT = action_id(1, 1)  # W, pan right
 STILL = action_id(0, 0)
 PAN_RIGHT = action_id(0, 1)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return build_world_model(frame_size=32, live_head=True)
 
 
 def test_combine_guided_adds_one_term_per_negative_with_per_row_scales():
